@@ -1,0 +1,1 @@
+"""Southbound drivers: nl80211 + hostapd, NETCONF, SNMP, and the simulated radio world."""

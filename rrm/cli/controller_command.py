@@ -1,0 +1,60 @@
+"""`rrm controller`: run the controller until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+from controller.app import ControllerApp, ControllerSettings
+from rrm.cli.tls_options import add_tls_options, resolve_tls
+from rrm.clock import WallClock
+from rrm.pki import CertKind
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("controller", help="run the central controller (agent link server, stores)")
+    p.add_argument("--listen", default="127.0.0.1:50051", help="address:port to serve agents on (default: %(default)s)")
+    p.add_argument("--state-dir", type=Path, default=Path("rrm-controller-state"), help="databases (default: %(default)s)")
+    p.add_argument("--name", default="controller", help="controller id, and its certificate name in --pki")
+    p.add_argument("--status-every", type=float, default=60.0, metavar="S", help="log a status line every S seconds")
+    add_tls_options(p)
+    p.set_defaults(handler=_run)
+
+
+def _run(ns: argparse.Namespace) -> int:
+    settings = ControllerSettings(
+        state_dir=ns.state_dir, listen=ns.listen, tls=resolve_tls(ns, CertKind.CONTROLLER, ns.name), controller_id=ns.name
+    )
+    asyncio.run(_serve(settings, ns.status_every))
+    return 0
+
+
+async def _serve(settings: ControllerSettings, status_every: float) -> None:
+    app = ControllerApp(settings, WallClock())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    port = await app.start()
+    print(f"controller {settings.controller_id} serving agents on port {port}; state in {settings.state_dir}")
+    try:
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=status_every)
+            except TimeoutError:
+                c = app.counters
+                log.info(
+                    "agents connected %d; samples %d; events %d; actions %d; rollbacks %d",
+                    app.registry.connected_count(),
+                    c.telemetry_samples,
+                    sum(c.events_by_type.values()),
+                    c.actions,
+                    c.rollbacks,
+                )
+    finally:
+        await app.stop()
