@@ -1,0 +1,1 @@
+"""The edge agent: driver events and telemetry in, local actions, a durable outbox, the controller link."""

@@ -1,0 +1,214 @@
+"""The edge agent: one driver, its local logic, the outbox and the controller link, as one process.
+
+Three independent activities run side by side: the event pump (driver events -> local actions
+and records), the telemetry sampler (driver state -> batches), and the link. Local work only ever
+writes to the outbox, so it goes on unchanged while the controller is unreachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import uuid
+from dataclasses import dataclass, field
+
+from drivers.protocol import DriverEvent, RadioDriver, RadioInfo
+from edge_agent.backoff import ExponentialBackoff
+from edge_agent.command_executor import CommandExecutor
+from edge_agent.command_journal import CommandJournal
+from edge_agent.link import ControllerLink, LinkSettings
+from edge_agent.local_audit import LocalAuditLog
+from edge_agent.outbox import Outbox, OutboxFull
+from edge_agent.policy_book import PolicyBook
+from edge_agent.rollback_tokens import RollbackTokenStore
+from edge_agent.telemetry import TelemetrySampler
+from radio_domain.events import DEFAULT_SEVERITY, EventType
+from radio_domain.identifiers import IdentifierHasher
+from radio_domain.radio import RadioConfig
+from radio_domain.regulatory import Region
+from rrm import __version__
+from rrm.clock import Clock
+from rrm.v1 import agent_link_pb2 as pb
+from rrm.wire_codec import descriptor_to_pb, event_type_to_pb, ms, severity_to_pb
+
+log = logging.getLogger(__name__)
+
+PROTOCOL_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSettings:
+    agent_id: str
+    region: Region
+    telemetry_interval_s: float = 10.0
+    max_telemetry_backlog: int = 20_000
+    max_durable_backlog: int = 200_000
+    opted_out_clients: tuple[str, ...] = ()
+    software_version: str = __version__
+
+
+@dataclass
+class AgentCounters:
+    events: int = 0
+    telemetry_batches: int = 0
+    samples: int = 0
+    by_event_type: dict[str, int] = field(default_factory=dict)
+
+
+class AgentRuntime:
+    def __init__(
+        self,
+        settings: AgentSettings,
+        driver: RadioDriver,
+        db: sqlite3.Connection,
+        hasher: IdentifierHasher,
+        clock: Clock,
+        link_settings: LinkSettings | None,
+        *,
+        backoff: ExponentialBackoff | None = None,
+        network_clock: Clock | None = None,
+    ) -> None:
+        self.settings = settings
+        self.driver = driver
+        self.clock = clock
+        self.outbox = Outbox(db, max_telemetry=settings.max_telemetry_backlog, max_durable=settings.max_durable_backlog)
+        self.audit = LocalAuditLog(db)
+        self.radios: dict[str, RadioInfo] = {r.radio_id: r for r in driver.radios()}
+        self.configs: dict[str, RadioConfig] = {}
+        self.counters = AgentCounters()
+        self._sampler = TelemetrySampler(hasher, settings.opted_out_clients)
+        self._last_trigger: dict[str, str] = {}
+        self.executor = CommandExecutor(
+            agent_id=settings.agent_id,
+            region=settings.region,
+            driver=driver,
+            radios=self.radios,
+            known_configs=self.configs,
+            journal=CommandJournal(db),
+            tokens=RollbackTokenStore(db),
+            policies=PolicyBook(db),
+            audit=self.audit,
+            emit=self.emit,
+            clock=clock,
+        )
+        self.link = (
+            ControllerLink(
+                link_settings,
+                self.outbox,
+                self.hello,
+                self.executor.handle,
+                backoff=backoff,
+                network_clock=network_clock,
+            )
+            if link_settings is not None
+            else None
+        )
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def hello(self) -> pb.Hello:
+        await self._refresh_configs()
+        return pb.Hello(
+            agent_id=self.settings.agent_id,
+            software_version=self.settings.software_version,
+            protocol_version=PROTOCOL_VERSION,
+            regulatory_domain=self.settings.region.value,
+            radios=[descriptor_to_pb(info, self.configs[rid]) for rid, info in self.radios.items()],
+            outbox_depth=self.outbox.counters().depth,
+        )
+
+    async def _refresh_configs(self) -> None:
+        for state in await self.driver.state():
+            self.configs[state.radio_id] = state.config
+
+    def emit(self, message: pb.AgentMessage) -> None:
+        """Put a durable message in the outbox; a full outbox is logged and counted, never silent."""
+        try:
+            self.outbox.put(message)
+        except OutboxFull as exc:
+            log.error("%s", exc)
+            return
+        refused = self.outbox.take_refused_report() if self.outbox.has_room_for_durable() else 0
+        if refused:
+            self._emit_overflow(refused)
+        if self.link is not None:
+            self.link.wake()
+
+    def _emit_overflow(self, refused: int) -> None:
+        event = pb.RadioEvent(
+            event_id=uuid.uuid4().hex,
+            type=pb.OUTBOX_OVERFLOW,
+            severity=pb.HIGH,
+            timestamp_ms=ms(self.clock.now()),
+            confidence=1.0,
+            metadata={"refused_durable_records": str(refused)},
+        )
+        with contextlib.suppress(OutboxFull):
+            self.outbox.put(pb.AgentMessage(message_id=event.event_id, event=event))
+
+    async def start(self) -> None:
+        """Read the radios' configs and start the local loops and the link."""
+        await self._refresh_configs()
+        self._tasks = [
+            asyncio.create_task(self._event_pump(), name="event-pump"),
+            asyncio.create_task(self._telemetry_loop(), name="telemetry"),
+        ]
+        if self.link is not None:
+            self._tasks.append(asyncio.create_task(self.link.run(), name="link"))
+
+    async def run(self) -> None:
+        await self.start()
+        await asyncio.gather(*self._tasks)
+
+    async def stop(self) -> None:
+        if self.link is not None:
+            await self.link.stop()
+        await self.driver.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def sample_telemetry(self) -> None:
+        states = await self.driver.state()
+        if not states:
+            return
+        batch = pb.TelemetryBatch()
+        for state in states:
+            self.configs[state.radio_id] = state.config
+            batch.samples.append(self._sampler.sample(state))
+        self.counters.telemetry_batches += 1
+        self.counters.samples += len(states)
+        self.emit(pb.AgentMessage(message_id=uuid.uuid4().hex, telemetry=batch))
+
+    async def _telemetry_loop(self) -> None:
+        while True:
+            await self.clock.sleep(self.settings.telemetry_interval_s)
+            await self.sample_telemetry()
+
+    async def _event_pump(self) -> None:
+        async for event in self.driver.events():
+            self.handle_event(event)
+
+    def handle_event(self, event: DriverEvent) -> None:
+        """Record a driver event and do the local follow-up (reports of the AP's own moves)."""
+        event_id = uuid.uuid4().hex
+        self.counters.events += 1
+        self.counters.by_event_type[event.type.value] = self.counters.by_event_type.get(event.type.value, 0) + 1
+        msg = pb.RadioEvent(
+            event_id=event_id,
+            radio_id=event.radio_id,
+            type=event_type_to_pb(event.type),
+            severity=severity_to_pb(DEFAULT_SEVERITY[event.type]),
+            timestamp_ms=ms(event.timestamp),
+            confidence=event.confidence,
+            channel=event.channel,
+            metadata=dict(event.metadata),
+        )
+        self.emit(pb.AgentMessage(message_id=event_id, event=msg))
+        if event.type is EventType.CHANNEL_SWITCHED:
+            self.executor.record_autonomous_move(event, self._last_trigger.get(event.radio_id, ""))
+        else:
+            self._last_trigger[event.radio_id] = event_id
+            if event.config is not None:
+                self.configs[event.radio_id] = event.config
