@@ -1,0 +1,1 @@
+"""The central controller: ingest, per-radio state, the loops, guardrails, approvals and audit."""
