@@ -1,0 +1,100 @@
+"""The simulated driver: drivers.protocol.RadioDriver over some APs of a shared SimWorld.
+
+Several drivers (one per edge agent) share one world; each sees and changes only its own APs'
+radios. Events reach a driver through ``publish``, which the world runner calls after each step;
+``events()`` yields them in order and ends once the driver is closed (after what was already
+queued). The queue is bounded: when nobody reads, the oldest events are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Collection, Sequence
+
+from drivers.protocol import ApplyResult, CapabilityRefused, DriverEvent, DriverUnavailable, RadioInfo, RadioState
+from drivers.sim.world import SimWorld
+from radio_domain.radio import ConfigChange
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUED_EVENTS = 10_000
+
+
+class SimDriver:
+    """RadioDriver for the radios of ``ap_ids`` in ``world``."""
+
+    def __init__(self, world: SimWorld, ap_ids: Collection[str]) -> None:
+        unknown = sorted(set(ap_ids) - set(world.ap_ids()))
+        if unknown:
+            raise ValueError(f"APs {unknown} are not in the world; it has {world.ap_ids()}")
+        self.world = world
+        self.ap_ids = tuple(ap_ids)
+        self._radios = world.radios(self.ap_ids)
+        self._radio_ids = frozenset(r.radio_id for r in self._radios)
+        self._queue: deque[DriverEvent] = deque()
+        self._wakeup = asyncio.Event()
+        self._closed = False
+        self.dropped_events = 0
+
+    @property
+    def name(self) -> str:
+        return "sim"
+
+    def radios(self) -> Sequence[RadioInfo]:
+        return list(self._radios)
+
+    def owns(self, radio_id: str) -> bool:
+        return radio_id in self._radio_ids
+
+    async def state(self) -> Sequence[RadioState]:
+        self._check_open("state")
+        return [self.world.radio_state(r.radio_id) for r in self._radios]
+
+    async def apply(self, radio_id: str, change: ConfigChange) -> ApplyResult:
+        self._check_open("apply", radio_id)
+        if radio_id not in self._radio_ids:
+            raise CapabilityRefused(radio_id, "apply", f"radio is not managed by this driver (APs {list(self.ap_ids)})")
+        return self.world.apply(radio_id, change)
+
+    def set_fallback_channels(self, radio_id: str, channels: Sequence[int]) -> None:
+        """Point the radio's own radar fallback (hostapd ``chanlist``) at these channels."""
+        if radio_id not in self._radio_ids:
+            raise CapabilityRefused(radio_id, "set fallback channels", "radio is not managed by this driver")
+        self.world.set_fallback_channels(radio_id, channels)
+
+    def publish(self, events: Sequence[DriverEvent]) -> None:
+        """Queue the events that concern this driver's radios; others are ignored."""
+        if self._closed:
+            return
+        mine = [e for e in events if e.radio_id in self._radio_ids]
+        for event in mine:
+            if len(self._queue) >= MAX_QUEUED_EVENTS:
+                self._queue.popleft()
+                self.dropped_events += 1
+                if self.dropped_events == 1 or self.dropped_events % 1000 == 0:
+                    log.warning(
+                        "sim driver for %s dropped %d unread events", ",".join(self.ap_ids), self.dropped_events
+                    )
+            self._queue.append(event)
+        if mine:
+            self._wakeup.set()
+
+    async def events(self) -> AsyncIterator[DriverEvent]:
+        """Events as they are published; ends after close() once the queue is drained."""
+        while True:
+            while self._queue:
+                yield self._queue.popleft()
+            if self._closed:
+                return
+            self._wakeup.clear()
+            await self._wakeup.wait()
+
+    async def close(self) -> None:
+        self._closed = True
+        self._wakeup.set()
+
+    def _check_open(self, operation: str, radio_id: str = "") -> None:
+        if self._closed:
+            raise DriverUnavailable(radio_id or ",".join(self.ap_ids), operation, "the driver is closed")

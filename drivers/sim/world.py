@@ -1,0 +1,274 @@
+"""The simulated radio world: a seeded, deterministic building full of APs, clients and interferers.
+
+Pure: no asyncio, no wall clock. World time ``t`` (seconds since start) maps to timestamps
+``epoch + t``. ``step(dt)`` advances time, runs what the scenario schedules (radio failures,
+density spikes, interferers, radar), finishes CACs, re-associates clients and recomputes every
+metric (evaluation.py). ``apply`` changes a radio like a real AP would (sim_radio.py, dfs.py).
+
+Determinism: every random draw (shadowing, spike positions, demand noise, radar landing
+channels) comes from one numpy Generator seeded with the scenario seed, so the same scenario and
+the same sequence of apply/step calls give identical states.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from drivers.protocol import ApplyResult, DriverEvent, DriverUnavailable, RadioInfo, RadioState
+from drivers.sim.evaluation import NetworkInputs, NetworkMetrics, evaluate_network
+from drivers.sim.medium import spectral_overlap
+from drivers.sim.radio_observation import observe_radio
+from drivers.sim.scenario_model import InterfererKind, Scenario
+from drivers.sim.sim_radio import SimRadio, check_target, radio_capabilities
+from drivers.sim.transmitter_table import non_wifi_sources, transmitters
+from drivers.sim.world_events import EventFactory, burst_events, spike_events
+from drivers.sim.world_happenings import ScheduledHappenings, enter_channel
+from drivers.sim.world_layout import build_layout, interferer_indices
+from radio_domain.radio import ConfigChange, RadioConfig, make_radio_id
+
+
+@dataclass(frozen=True, slots=True)
+class ClientLink:
+    """One present client's link as the world computed it at the last step."""
+
+    client_id: str
+    radio_id: str | None
+    rssi_dbm: float
+    sinr_db: float
+    mcs: int
+    phy_rate_mbps: float
+    packet_error_rate: float
+    airtime: float
+    throughput_mbps: float
+    demand_mbps: float
+    latency_ms: float
+    qoe: float
+
+
+class SimWorld:
+    """A scenario brought to life (module docstring)."""
+
+    def __init__(self, scenario: Scenario, epoch: float = 1_700_000_000.0) -> None:
+        self.scenario = scenario
+        self.region = scenario.region
+        self.epoch = epoch
+        self.time = 0.0
+        self._rng = np.random.default_rng(scenario.seed)
+        self._layout = build_layout(scenario, self._rng)
+        self._radios: list[SimRadio] = []
+        for ap_index, ap in enumerate(scenario.aps):
+            for setup in ap.radios:
+                radio = SimRadio(
+                    radio_id=make_radio_id(ap.id, setup.band),
+                    ap_id=ap.id,
+                    ap_index=ap_index,
+                    band=setup.band,
+                    setting=RadioConfig(setup.channel, setup.width_mhz, setup.tx_power_dbm, setup.obss_pd_dbm),
+                )
+                radio.dfs.mark_cleared(radio.group(self.region))  # in service when the scenario starts
+                self._radios.append(radio)
+        self._index = {r.radio_id: i for i, r in enumerate(self._radios)}
+        n_aps = self._layout.n_aps
+        self._neighbour_ix = [int(i) for i in interferer_indices(scenario, InterfererKind.NEIGHBOR_BSS)]
+        self._source_ix = [
+            int(i) for i in interferer_indices(scenario, InterfererKind.MICROWAVE, InterfererKind.VIDEO_CAMERA)
+        ]
+        self._neighbour_sites = [n_aps + i for i in self._neighbour_ix]
+        self._source_sites = [n_aps + i for i in self._source_ix]
+        self._events = EventFactory(epoch)
+        self._happenings = ScheduledHappenings(
+            scenario, self._radios, self._layout.site_loss_db, n_aps, self._rng, self._events
+        )
+        self._pending: list[DriverEvent] = []
+        n_clients = len(self._layout.clients)
+        self._client_index = {cid: i for i, cid in enumerate(self._layout.clients.ids)}
+        self._demand = self._layout.clients.base_demand_mbps.copy()
+        self._serving = np.full(n_clients, -1, dtype=np.int64)
+        self._airtime = np.zeros(len(self._radios) + len(self._neighbour_ix))
+        self._backlog = np.zeros(n_clients)
+        self._alpha_key = b""
+        self._alpha = np.zeros((0, 0))
+        self._metrics = self._evaluate(0.0)
+        self._metrics = self._evaluate(0.0)  # a second pass settles the interference weights
+        self._affecting = np.zeros((len(self._radios), len(self._source_ix)), dtype=np.bool_)
+        self._spike_counts = self._count_spike_clients()
+
+    # ----- queries ---------------------------------------------------------------------------
+
+    @property
+    def timestamp(self) -> float:
+        return self.epoch + self.time
+
+    def ap_ids(self) -> list[str]:
+        return [ap.id for ap in self.scenario.aps]
+
+    def radio_ids(self) -> list[str]:
+        return [r.radio_id for r in self._radios]
+
+    def radios(self, ap_ids: Collection[str] | None = None) -> list[RadioInfo]:
+        """The radios of the given APs (all when None), with their capabilities."""
+        return [
+            RadioInfo(r.radio_id, r.ap_id, r.band, radio_capabilities(self.region, r.band))
+            for r in self._radios
+            if ap_ids is None or r.ap_id in ap_ids
+        ]
+
+    def radio(self, radio_id: str) -> SimRadio:
+        """The radio's internal state (settings, CAC, DFS memory), for inspection; raises
+        DriverUnavailable for an unknown id. Change radios through ``apply`` only."""
+        index = self._index.get(radio_id)
+        if index is None:
+            raise DriverUnavailable(radio_id, "lookup", "no such radio in this world")
+        return self._radios[index]
+
+    def config(self, radio_id: str) -> RadioConfig:
+        return self.radio(radio_id).config
+
+    def non_occupancy(self, radio_id: str) -> dict[int, float]:
+        """The radio's channels still in their non-occupancy period, with the timestamp it ends."""
+        memory = self.radio(radio_id).dfs
+        return {c: self.epoch + until for c, until in sorted(memory.nop_until.items()) if until > self.time}
+
+    def radio_state(self, radio_id: str) -> RadioState:
+        """Configuration and telemetry of a radio as of the last step."""
+        index = self._index.get(radio_id)
+        if index is None:
+            raise DriverUnavailable(radio_id, "state", "no such radio in this world")
+        neighbours = [self.scenario.interferers[i] for i in self._neighbour_ix]
+        return observe_radio(
+            index, self._radios, neighbours, self._neighbour_ix, self._metrics, self._layout.clients.ids, self.timestamp
+        )
+
+    def client_qoe(self) -> dict[str, float]:
+        """QoE in [0, 1] of every present client."""
+        ids = self._layout.clients.ids
+        return {ids[i]: float(self._metrics.qoe[i]) for i in np.flatnonzero(self._metrics.present)}
+
+    def network_qoe(self) -> float:
+        """Mean QoE over present clients (1.0 when there are none)."""
+        values = self._metrics.qoe[self._metrics.present]
+        return float(values.mean()) if values.size else 1.0
+
+    def qoe_percentile(self, q: float) -> float:
+        """The q-th percentile (0-100) of present clients' QoE, e.g. 5 for the cell edge."""
+        values = self._metrics.qoe[self._metrics.present]
+        return float(np.percentile(values, q)) if values.size else 1.0
+
+    def client_link(self, client_id: str) -> ClientLink:
+        """Link figures of one present client; raises KeyError for an unknown or absent client."""
+        i = self._client_index.get(client_id)
+        if i is None or not self._metrics.present[i]:
+            raise KeyError(f"no present client {client_id!r}")
+        m = self._metrics
+        serving = int(m.links.serving[i])
+        return ClientLink(
+            client_id=client_id,
+            radio_id=self._radios[serving].radio_id if serving >= 0 else None,
+            rssi_dbm=float(m.links.rssi_dbm[i]),
+            sinr_db=float(m.links.sinr_db[i]),
+            mcs=int(m.links.mcs[i]),
+            phy_rate_mbps=float(m.links.rate_mbps[i]),
+            packet_error_rate=float(m.links.per[i]),
+            airtime=float(m.service.airtime[i]),
+            throughput_mbps=float(m.service.throughput_mbps[i]),
+            demand_mbps=float(self._demand[i]),
+            latency_ms=float(m.service.latency_ms[i]),
+            qoe=float(m.qoe[i]),
+        )
+
+    def fork(self) -> SimWorld:
+        """An independent copy to try hypothetical changes on (STYLE.md point 2)."""
+        return copy.deepcopy(self)
+
+    # ----- actions ---------------------------------------------------------------------------
+
+    def set_fallback_channels(self, radio_id: str, channels: Sequence[int]) -> None:
+        """Where the radio goes when radar hits, in order (hostapd's ``chanlist``)."""
+        self.radio(radio_id).fallback = tuple(int(c) for c in channels)
+
+    def apply(self, radio_id: str, change: ConfigChange) -> ApplyResult:
+        """Change a radio like a real AP would; raises the typed refusals of drivers.protocol."""
+        radio = self.radio(radio_id)
+        before = radio.config
+        target = change.apply_to(radio.setting)
+        target = replace(target, tx_power_dbm=float(target.tx_power_dbm))
+        if radio.failed:
+            raise DriverUnavailable(radio_id, "apply", "the radio has failed and does not answer")
+        if target == radio.setting:
+            return ApplyResult(radio_id, before, before)
+        check_target(radio, self.region, target, self.time)
+        moved = (target.channel, target.width_mhz) != (radio.setting.channel, radio.setting.width_mhz)
+        radio.setting = target
+        if moved:
+            self._pending += enter_channel(radio, self.region, self.time, self._events, "apply")
+        return ApplyResult(radio_id, before, radio.config)
+
+    def step(self, dt: float) -> list[DriverEvent]:
+        """Advance ``dt`` seconds; return every event that happened (including those apply caused)."""
+        if dt < 0:
+            raise ValueError(f"cannot step back in time (dt={dt})")
+        t0 = self.time
+        self.time = t0 + dt
+        self._events.time = self.time
+        events, self._pending = self._pending, []
+        events += self._happenings.failures(t0, self.time)
+        events += self._happenings.radar(t0, self.time)
+        events += self._happenings.cac_completions(self.time)
+        self._vary_demand()
+        self._metrics = self._evaluate(dt)
+        affecting = self._metrics.medium.detects_nonwifi[: len(self._radios)] & self._operating()[:, None]
+        sources = [self.scenario.interferers[i] for i in self._source_ix]
+        events += burst_events(self._events, self._radios, sources, affecting & ~self._affecting, self._metrics.medium)
+        self._affecting = affecting
+        counts = self._count_spike_clients()
+        events += spike_events(self._events, self._radios, counts - self._spike_counts, counts)
+        self._spike_counts = counts
+        return events
+
+    # ----- internals ---------------------------------------------------------------------------
+
+    def _operating(self) -> np.ndarray[tuple[int], np.dtype[np.bool_]]:
+        return np.array([r.operating for r in self._radios], dtype=np.bool_)
+
+    def _vary_demand(self) -> None:
+        sigma = self.scenario.demand_variation
+        base = self._layout.clients.base_demand_mbps
+        if sigma > 0.0 and base.size:
+            noise = self._rng.normal(0.0, sigma, base.size)
+            self._demand = base * np.exp(noise - 0.5 * sigma * sigma)
+
+    def _count_spike_clients(self) -> np.ndarray[tuple[int], np.dtype[np.int64]]:
+        spike = (self._layout.clients.spike >= 0) & (self._metrics.links.serving >= 0)
+        serving = self._metrics.links.serving[spike]
+        return np.bincount(serving, minlength=len(self._radios)).astype(np.int64)
+
+    def _evaluate(self, dt: float) -> NetworkMetrics:
+        neighbours = [self.scenario.interferers[i] for i in self._neighbour_ix]
+        tx = transmitters(self.region, self._radios, neighbours, self._neighbour_sites, self.time)
+        key = tx.primary_mhz.tobytes() + tx.width_mhz.tobytes() + tx.low_mhz.tobytes()
+        if key != self._alpha_key:
+            self._alpha, self._alpha_key = spectral_overlap(tx), key
+        sources = non_wifi_sources(
+            [self.scenario.interferers[i] for i in self._source_ix], self._source_sites, self.time
+        )
+        clients = self._layout.clients
+        inputs = NetworkInputs(
+            tx=tx,
+            sources=sources,
+            alpha=self._alpha,
+            site_loss_db=self._layout.site_loss_db,
+            client_loss_db=self._layout.client_loss_db,
+            client_band=clients.band,
+            client_present=clients.present(self.time),
+            client_traffic=clients.traffic,
+            demand_mbps=self._demand,
+        )
+        metrics = evaluate_network(inputs, self._serving, self._airtime, self._backlog, dt)
+        self._serving = metrics.links.serving
+        self._airtime = metrics.airtime
+        self._backlog = metrics.service.backlog_mbit
+        return metrics
