@@ -7,8 +7,8 @@ wait for each other.
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -18,22 +18,25 @@ from pathlib import Path
 import grpc
 
 from controller.command_queue import CommandQueue
-from controller.ingest_store import IngestResult, IngestWriter
+from controller.ingest_store import open_ingest_database
+from controller.ingest_writer import IngestItem, IngestWriter
 from controller.link_servicer import AgentLinkServicer, LinkPolicy
 from controller.registry import AgentRegistry, AgentSession
 from controller.server import build_server, mark_not_serving, mark_serving
 from controller.telemetry_window import TelemetryWindows
 from radio_domain.radio import ConfigChange
 from rrm.clock import Clock
-from rrm.pki import CertPaths
 from rrm.sqlite_files import open_database
+from rrm.tls_files import CertPaths
 from rrm.v1 import agent_link_pb2 as pb
 from rrm.wire_codec import change_to_pb, ms
 
 log = logging.getLogger(__name__)
 
+SWITCH_INTERVAL_S = 0.0005
+
 Listener = Callable[[str, pb.AgentMessage], None]
-"""Called with (agent id, message) for every newly stored durable message."""
+"""Called with (agent id, message) for every newly stored event, action report and audit record."""
 
 
 class UnknownRadio(LookupError):
@@ -71,22 +74,31 @@ class ControllerApp:
         self._db = open_database(settings.state_dir / "controller.db")
         self.registry = AgentRegistry(self._db)
         self.commands = CommandQueue(self._db)
-        self.windows = TelemetryWindows(window_s=settings.telemetry_window_s)
         self.counters = IngestCounters()
         self.listeners: list[Listener] = []
         self._writer: IngestWriter | None = None
+        self.telemetry: TelemetryWindows | None = None
         self._server: grpc.aio.Server | None = None
         self.port = 0
         self.servicer: AgentLinkServicer | None = None
 
     async def start(self) -> int:
         """Open the stores and serve; returns the bound port."""
+        # The ingest thread gives up the GIL inside every SQLite step; with the default 5 ms switch
+        # interval a busy event loop makes each re-take wait, which caps the writer at a few hundred
+        # rows per second. 0.5 ms keeps it fed at the cost of a little switching overhead.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         if self.settings.tls is None:
             log.warning("the agent link is PLAIN TEXT (--insecure): agents are not authenticated")
-        loop = asyncio.get_running_loop()
-        self._writer = IngestWriter(self.settings.state_dir / "ingest.db", self._on_stored, loop.call_soon_threadsafe)
-        self._writer.retention_s = self.settings.telemetry_retention_s
+        self._writer = IngestWriter(
+            self.settings.state_dir / "ingest.db", self._on_stored, self.settings.telemetry_retention_s
+        )
         self._writer.start()
+        self.telemetry = TelemetryWindows(
+            open_ingest_database(self.settings.state_dir / "ingest.db"),
+            self.registry.owner_of,
+            window_s=self.settings.telemetry_window_s,
+        )
         policy = LinkPolicy(
             controller_id=self.settings.controller_id,
             require_client_certificate=self.settings.tls is not None,
@@ -109,44 +121,45 @@ class ControllerApp:
             await self._server.stop(grace_s)
             self._server = None
         if self._writer is not None:
-            await asyncio.to_thread(self._writer.stop)
-            await asyncio.sleep(0)  # let the last completion callbacks run
+            await self._writer.stop()
             self._writer = None
+        if self.telemetry is not None:
+            self.telemetry.close()
         self._db.close()
 
     async def wait_closed(self) -> None:
         if self._server is not None:
             await self._server.wait_for_termination()
 
-    def _on_stored(self, results: Sequence[IngestResult]) -> None:
+    def _on_stored(self, results: Sequence[tuple[IngestItem, bool]]) -> None:
         acks: dict[int, tuple[AgentSession, list[str]]] = {}
-        for result in results:
-            item = result.item
+        for item, stored in results:
             session = item.session
             assert isinstance(session, AgentSession)
-            acks.setdefault(id(session), (session, []))[1].append(item.message.message_id)
-            if result.stored:
-                self._count(item.agent_id, item.message)
+            acks.setdefault(id(session), (session, []))[1].append(item.record.message_id)
+            if stored:
+                self._count(item)
             else:
                 self.counters.duplicates += 1
         for session, ids in acks.values():
             if not session.closed.is_set():
                 session.send(pb.ControllerMessage(ack=pb.Ack(message_ids=ids)))
 
-    def _count(self, agent_id: str, msg: pb.AgentMessage) -> None:
-        body = msg.WhichOneof("body")
-        if body == "telemetry":
+    def _count(self, item: IngestItem) -> None:
+        msg = item.message
+        if msg is None:  # telemetry
             self.counters.telemetry_messages += 1
-            self.counters.telemetry_samples += len(msg.telemetry.samples)
-            self.windows.add(msg.telemetry.samples)
-        elif body == "event":
+            self.counters.telemetry_samples += item.weight
+            return
+        body = msg.WhichOneof("body")
+        if body == "event":
             self.counters.events_by_type[pb.EventType.Name(msg.event.type)] += 1
         elif body == "action_report":
             status = msg.action_report.status
             self.counters.actions += status == pb.APPLIED
             self.counters.rollbacks += status == pb.ROLLED_BACK
         for listener in self.listeners:
-            listener(agent_id, msg)
+            listener(item.record.agent_id, msg)
 
     def _owner(self, radio_id: str) -> str:
         owner = self.registry.owner_of(radio_id)

@@ -21,7 +21,8 @@ import grpc
 from google.protobuf.message import DecodeError
 
 from controller.command_queue import CommandQueue, CommandState
-from controller.ingest_store import IngestItem, IngestWriter
+from controller.ingest_store import ingest_record
+from controller.ingest_writer import IngestItem, IngestUnavailable, IngestWriter
 from controller.message_checks import foreign_radios, hello_problem, invalid_reason
 from controller.registry import AgentRegistry, AgentSession
 from rrm.clock import Clock
@@ -86,7 +87,7 @@ class AgentLinkServicer:
                 except DecodeError as exc:
                     await self._abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
                 index += 1
-                await self._handle(session, msg, context)
+                await self._handle(session, msg, raw, context)
         finally:
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -193,6 +194,7 @@ class AgentLinkServicer:
         self,
         session: AgentSession,
         msg: pb.AgentMessage,
+        raw: bytes,
         context: grpc.aio.ServicerContext,
     ) -> None:
         body = msg.WhichOneof("body")
@@ -211,7 +213,16 @@ class AgentLinkServicer:
                 log.warning("agent %s sent an invalid %s %s: %s", session.agent_id, body, msg.message_id, reason)
                 session.send(_rejection(msg.message_id, "invalid", reason))
                 return
-            self._writer.submit(IngestItem(session.agent_id, msg, now_ms, session))
+            record = ingest_record(session.agent_id, msg, raw, now_ms)
+            if body == "telemetry":
+                item = IngestItem(record, session, weight=len(msg.telemetry.samples))
+            else:
+                item = IngestItem(record, session, message=msg)
+            try:
+                await self._writer.admit()
+                self._writer.submit(item)
+            except IngestUnavailable as exc:
+                await self._abort(context, grpc.StatusCode.UNAVAILABLE, f"the controller cannot store data: {exc}")
         elif body == "heartbeat":
             session.outbox_depth = msg.heartbeat.outbox_depth
             session.outbox_dropped_telemetry = msg.heartbeat.outbox_dropped_telemetry

@@ -8,7 +8,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from controller.link_servicer import SERVICE_NAME, AgentLinkServicer
-from rrm.pki import CertPaths
+from rrm.tls_files import CertPaths
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,12 @@ def server_options(max_message_bytes: int) -> list[tuple[str, int]]:
         ("grpc.http2.min_ping_interval_without_data_ms", 20_000),
         ("grpc.http2.max_pings_without_data", 0),
         ("grpc.so_reuseport", 0),
+        # Cap per-connection read buffers: with thousands of agents, buffers that grow to the
+        # default 4 MB chunk under load cost more memory than the data in flight.
+        ("grpc.experimental.tcp_read_chunk_size", 16 * 1024),
+        ("grpc.experimental.tcp_min_read_chunk_size", 4 * 1024),
+        ("grpc.experimental.tcp_max_read_chunk_size", 64 * 1024),
+        ("grpc.http2.lookahead_bytes", 32 * 1024),
     ]
 
 

@@ -1,19 +1,18 @@
 """Recent telemetry per radio, and the aggregate the loops read (seed 000 3.1).
 
-Each radio keeps a bounded window of compact samples (the last ``window_s`` seconds, at most
-``max_samples``). ``aggregate`` is a pure function of such a window: medians and 95th
-percentiles over samples (and over every client reading for RSSI and SNR).
+``aggregate`` is a pure function of a window of compact samples: medians and 95th (and 5th)
+percentiles over samples, and over every client reading for RSSI and SNR.
 """
 
 from __future__ import annotations
 
-from array import array
-from collections import deque
-from collections.abc import Iterable, Sequence
+import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from controller.client_columns import unpack_f32
 from rrm.v1 import agent_link_pb2 as pb
 
 
@@ -31,13 +30,13 @@ class CompactSample:
     station_count: int
     noise_floor_dbm: float
     non_wifi_duty: float
-    rssi: array[float]
-    snr: array[float]
-    qoe: array[float]
+    rssi: bytes  # packed float32 columns, as on the wire
+    snr: bytes
+    qoe: bytes
 
     @staticmethod
     def from_pb(sample: pb.RadioSample) -> CompactSample:
-        clients = sample.clients
+        readings = sample.client_readings
         return CompactSample(
             ts_ms=sample.timestamp_ms,
             channel=sample.config.channel,
@@ -51,9 +50,9 @@ class CompactSample:
             station_count=sample.station_count,
             noise_floor_dbm=sample.noise_floor_dbm,
             non_wifi_duty=sample.non_wifi_duty,
-            rssi=array("f", [c.rssi_dbm for c in clients]),
-            snr=array("f", [c.snr_db for c in clients]),
-            qoe=array("f", [c.qoe for c in clients if c.HasField("qoe")]),
+            rssi=readings.rssi_dbm,
+            snr=readings.snr_db,
+            qoe=readings.qoe,
         )
 
 
@@ -94,9 +93,9 @@ def aggregate(radio_id: str, samples: Sequence[CompactSample]) -> RadioAggregate
     if not samples:
         return None
     latest = samples[-1]
-    rssi = np.concatenate([np.frombuffer(s.rssi, dtype=np.float32) for s in samples])
-    snr = np.concatenate([np.frombuffer(s.snr, dtype=np.float32) for s in samples])
-    qoe = np.concatenate([np.frombuffer(s.qoe, dtype=np.float32) for s in samples])
+    rssi = unpack_f32(b"".join(s.rssi for s in samples))
+    snr = unpack_f32(b"".join(s.snr for s in samples))
+    qoe = unpack_f32(b"".join(s.qoe for s in samples))
 
     def client_pct(values: np.ndarray, q: float) -> float | None:
         return _pct(values, q) if values.size else None
@@ -128,41 +127,51 @@ def aggregate(radio_id: str, samples: Sequence[CompactSample]) -> RadioAggregate
 
 
 class TelemetryWindows:
-    """Bounded recent samples of every radio, with cached aggregates."""
+    """Recent samples of every radio, read from the ingest store, with cached aggregates.
 
-    def __init__(self, window_s: float = 300.0, max_samples: int = 128) -> None:
+    The ingest path only writes to disk; aggregates are computed when a loop asks, from the last
+    ``window_s`` seconds (at most ``max_samples`` samples) of the radio's stored telemetry, so
+    ingest speed does not depend on how many radios are being watched. ``owner_of`` names the
+    agent whose batches hold a radio's samples.
+    """
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        owner_of: Callable[[str], str | None],
+        window_s: float = 300.0,
+        max_samples: int = 128,
+    ) -> None:
+        self._conn = conn
+        self._owner_of = owner_of
         self.window_ms = int(window_s * 1000)
         self.max_samples = max_samples
-        self._windows: dict[str, deque[CompactSample]] = {}
-        self._cache: dict[str, RadioAggregate | None] = {}
+        self._cache: dict[str, tuple[int, RadioAggregate | None]] = {}
 
-    def add(self, samples: Iterable[pb.RadioSample]) -> None:
-        for sample in samples:
-            window = self._windows.get(sample.radio_id)
-            if window is None:
-                window = self._windows[sample.radio_id] = deque(maxlen=self.max_samples)
-            compact = CompactSample.from_pb(sample)
-            if window and compact.ts_ms < window[-1].ts_ms:
-                # A backlog resent after an outage: older than what we hold; keep order by time.
-                if compact.ts_ms < window[-1].ts_ms - self.window_ms:
-                    continue
-                ordered = sorted([*window, compact], key=lambda s: s.ts_ms)
-                window.clear()
-                window.extend(ordered[-self.max_samples :])
-            else:
-                window.append(compact)
-            horizon = window[-1].ts_ms - self.window_ms
-            while window and window[0].ts_ms < horizon:
-                window.popleft()
-            self._cache.pop(sample.radio_id, None)
+    def samples(self, radio_id: str, now_ms: int) -> list[CompactSample]:
+        agent_id = self._owner_of(radio_id)
+        if agent_id is None:
+            return []
+        horizon = now_ms - self.window_ms
+        rows = self._conn.execute(
+            "SELECT message FROM telemetry_batches WHERE agent_id = ? AND last_ts_ms > ? AND first_ts_ms <= ?",
+            (agent_id, horizon, now_ms),
+        ).fetchall()
+        picked = [
+            sample
+            for (blob,) in rows
+            for sample in pb.AgentMessage.FromString(blob).telemetry.samples
+            if sample.radio_id == radio_id and horizon < sample.timestamp_ms <= now_ms
+        ]
+        picked.sort(key=lambda s: s.timestamp_ms)
+        return [CompactSample.from_pb(s) for s in picked[-self.max_samples :]]
 
-    def radio_ids(self) -> list[str]:
-        return sorted(self._windows)
+    def close(self) -> None:
+        self._conn.close()
 
-    def aggregate(self, radio_id: str) -> RadioAggregate | None:
-        if radio_id not in self._cache:
-            self._cache[radio_id] = aggregate(radio_id, list(self._windows.get(radio_id, ())))
-        return self._cache[radio_id]
-
-    def sample_count(self) -> int:
-        return sum(len(w) for w in self._windows.values())
+    def aggregate(self, radio_id: str, now_ms: int) -> RadioAggregate | None:
+        cached = self._cache.get(radio_id)
+        if cached is None or cached[0] != now_ms:
+            cached = (now_ms, aggregate(radio_id, self.samples(radio_id, now_ms)))
+            self._cache[radio_id] = cached
+        return cached[1]

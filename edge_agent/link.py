@@ -22,6 +22,7 @@ import grpc
 from edge_agent.backoff import ExponentialBackoff
 from edge_agent.outbox import Outbox
 from rrm.clock import Clock, WallClock
+from rrm.tls_files import CertPaths
 from rrm.v1 import agent_link_pb2 as pb
 from rrm.wire_codec import ms
 
@@ -249,6 +250,12 @@ class ControllerLink:
                 outbox_refused_durable=counters.refused_durable,
             )
             await outgoing.put(pb.AgentMessage(heartbeat=beat).SerializeToString())
+
+
+def tls_channel_credentials(paths: CertPaths) -> grpc.ChannelCredentials:
+    """Client credentials for mutual TLS from an agent's certificate files."""
+    cert, key, ca = paths.read()
+    return grpc.ssl_channel_credentials(root_certificates=ca, private_key=key, certificate_chain=cert)
 
 
 def _identity(data: bytes) -> bytes:

@@ -161,10 +161,12 @@ class AgentRuntime:
         await self.start()
         await asyncio.gather(*self._tasks)
 
-    async def stop(self) -> None:
+    async def stop(self, *, close_driver: bool = True) -> None:
+        """Stop the loops and the link; ``close_driver=False`` leaves the radios' driver open."""
         if self.link is not None:
             await self.link.stop()
-        await self.driver.close()
+        if close_driver:
+            await self.driver.close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -11,7 +11,7 @@ from collections.abc import Collection
 from drivers.protocol import RadioState
 from radio_domain.identifiers import IdentifierHasher
 from rrm.v1 import agent_link_pb2 as pb
-from rrm.wire_codec import config_to_pb, ms
+from rrm.wire_codec import client_readings, config_to_pb, ms
 
 
 class TelemetrySampler:
@@ -34,17 +34,19 @@ class TelemetrySampler:
             station_count=len(clients),
             non_wifi_duty=state.non_wifi_duty,
         )
-        for client in clients:
-            out = sample.clients.add(
-                client_hash=self._hasher.hash(client.client_id),
-                rssi_dbm=client.rssi_dbm,
-                snr_db=client.snr_db,
-                tx_rate_mbps=client.tx_rate_mbps,
-                throughput_mbps=client.throughput_mbps,
-                retry_rate=client.retry_rate,
-            )
-            if client.qoe is not None:
-                out.qoe = client.qoe
+        if clients:
+            columns: dict[str, list[float]] = {
+                "rssi_dbm": [c.rssi_dbm for c in clients],
+                "snr_db": [c.snr_db for c in clients],
+                "tx_rate_mbps": [c.tx_rate_mbps for c in clients],
+                "throughput_mbps": [c.throughput_mbps for c in clients],
+                "retry_rate": [c.retry_rate for c in clients],
+            }
+            qoe = [c.qoe for c in clients if c.qoe is not None]
+            if len(qoe) == len(clients):
+                columns["qoe"] = qoe
+            ids = [self._hasher.digest(c.client_id) for c in clients]
+            sample.client_readings.CopyFrom(client_readings(ids, columns))
         for neighbor in state.neighbors:
             sample.neighbors.add(
                 neighbor_id=neighbor.neighbor_id if neighbor.managed else self._hasher.hash(neighbor.neighbor_id),

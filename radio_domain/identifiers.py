@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-HASH_HEX_CHARS = 20  # 80 bits: collision-free for any realistic client population
+HASH_BYTES = 10  # 80 bits: collision-free for any realistic client population
 
 
 class IdentifierHasher:
@@ -22,6 +22,11 @@ class IdentifierHasher:
             raise ValueError(f"identifier hash key is {len(key)} bytes; at least 16 are required")
         self._key = key
 
-    def hash(self, identifier: str) -> str:
+    def digest(self, identifier: str) -> bytes:
+        """The keyed hash as HASH_BYTES raw bytes (the compact form telemetry carries)."""
         normalised = identifier.strip().lower().encode()
-        return hmac.new(self._key, normalised, hashlib.sha256).hexdigest()[:HASH_HEX_CHARS]
+        return hmac.new(self._key, normalised, hashlib.sha256).digest()[:HASH_BYTES]
+
+    def hash(self, identifier: str) -> str:
+        """The keyed hash as hex text (for logs, audit and ids)."""
+        return self.digest(identifier).hex()

@@ -4,13 +4,8 @@ Mutual TLS is the default on the agent link. An agent certificate names the agen
 (``urn:rrm:agent:<name>``) and every AP it may speak for (``urn:rrm:ap:<ap_id>``) in its
 subjectAltName; the controller accepts a Hello only for radios of those APs.
 
-Layout of a PKI folder::
-
-    ca.crt  ca.key                      the CA (keep ca.key offline in production)
-    controllers/<name>.crt  .key        server certificates
-    agents/<name>.crt  .key             client certificates
-
-Keys are ECDSA P-256 (fast handshakes, small certificates) and written with mode 0600.
+The folder layout is in rrm/tls_files.py. Keys are ECDSA P-256 (fast handshakes, small certificates)
+and written with mode 0600.
 """
 
 from __future__ import annotations
@@ -20,7 +15,6 @@ import ipaddress
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
 from cryptography import x509
@@ -28,33 +22,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from rrm.tls_files import CertKind, CertPaths, PkiError, leaf_paths
+
+__all__ = ["CertKind", "CertPaths", "PkiError", "leaf_paths"]
+
 AGENT_URI_PREFIX = "urn:rrm:agent:"
 AP_URI_PREFIX = "urn:rrm:ap:"
 CA_VALIDITY = dt.timedelta(days=3650)
 LEAF_VALIDITY = dt.timedelta(days=825)
-
-
-class PkiError(Exception):
-    """A PKI folder or certificate is missing, unreadable or unsuitable; the message names the file."""
-
-
-class CertKind(StrEnum):
-    CONTROLLER = "controller"
-    AGENT = "agent"
-
-
-@dataclass(frozen=True, slots=True)
-class CertPaths:
-    cert: Path
-    key: Path
-    ca: Path
-
-    def read(self) -> tuple[bytes, bytes, bytes]:
-        """(certificate chain PEM, private key PEM, CA PEM)."""
-        try:
-            return self.cert.read_bytes(), self.key.read_bytes(), self.ca.read_bytes()
-        except OSError as exc:
-            raise PkiError(f"cannot read TLS material: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,11 +175,6 @@ def _host_name(host: str) -> x509.GeneralName:
         return x509.IPAddress(ipaddress.ip_address(host))
     except ValueError:
         return x509.DNSName(host)
-
-
-def leaf_paths(folder: Path, kind: CertKind, name: str) -> CertPaths:
-    sub = folder / ("controllers" if kind is CertKind.CONTROLLER else "agents")
-    return CertPaths(cert=sub / f"{name}.crt", key=sub / f"{name}.key", ca=folder / "ca.crt")
 
 
 def init_pki(folder: Path, *, force: bool = False) -> CertificateAuthority:

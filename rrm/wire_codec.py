@@ -5,8 +5,13 @@ The only place that knows both shapes; servicers and the agent link decode, dele
 
 from __future__ import annotations
 
+import sys
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
+
 from drivers.protocol import RadioCapabilities, RadioInfo
 from radio_domain.events import EventType, Severity
+from radio_domain.identifiers import HASH_BYTES
 from radio_domain.radio import Band, ConfigChange, RadioConfig
 from rrm.v1 import agent_link_pb2 as pb
 
@@ -117,6 +122,36 @@ def severity_from_pb(value: int) -> Severity:
         return Severity[pb.Severity.Name(pb.Severity.ValueType(value))]
     except (KeyError, ValueError):
         raise WireError(f"severity {value} is not known") from None
+
+
+CLIENT_COLUMNS = ("rssi_dbm", "snr_db", "tx_rate_mbps", "throughput_mbps", "retry_rate", "qoe")
+"""The packed float32 columns of ClientReadings (little-endian, one value per client)."""
+
+
+def pack_f32(values: Iterable[float]) -> bytes:
+    """A packed little-endian float32 column (stdlib only: agents do not load numpy for this)."""
+    column = array("f", values)
+    if sys.byteorder == "big":
+        column.byteswap()
+    return column.tobytes()
+
+
+CLIENT_ID_BYTES = HASH_BYTES
+
+
+def client_readings(client_ids: Sequence[bytes], columns: Mapping[str, Sequence[float]]) -> pb.ClientReadings:
+    """Build a ClientReadings message; ``columns`` maps column names to one value per client."""
+    unknown = set(columns) - set(CLIENT_COLUMNS)
+    if unknown:
+        raise WireError(f"client columns {sorted(unknown)} are unknown; expected {list(CLIENT_COLUMNS)}")
+    if any(len(c) != CLIENT_ID_BYTES for c in client_ids):
+        raise WireError(f"client ids must be {CLIENT_ID_BYTES}-byte keyed hashes")
+    msg = pb.ClientReadings(client_ids=b"".join(client_ids))
+    for name, values in columns.items():
+        if len(values) != len(client_ids):
+            raise WireError(f"client column {name} has {len(values)} values for {len(client_ids)} clients")
+        setattr(msg, name, pack_f32(values))
+    return msg
 
 
 def ms(seconds: float) -> int:

@@ -612,9 +612,9 @@ class RadioSample(_message.Message):
     RETRY_RATE_FIELD_NUMBER: _builtins.int
     PACKET_ERROR_RATE_FIELD_NUMBER: _builtins.int
     STATION_COUNT_FIELD_NUMBER: _builtins.int
-    CLIENTS_FIELD_NUMBER: _builtins.int
     NEIGHBORS_FIELD_NUMBER: _builtins.int
     NON_WIFI_DUTY_FIELD_NUMBER: _builtins.int
+    CLIENT_READINGS_FIELD_NUMBER: _builtins.int
     radio_id: _builtins.str
     timestamp_ms: _builtins.int
     noise_floor_dbm: _builtins.float
@@ -634,9 +634,9 @@ class RadioSample(_message.Message):
     @_builtins.property
     def config(self) -> Global___RadioConfig: ...
     @_builtins.property
-    def clients(self) -> _containers.RepeatedCompositeFieldContainer[Global___ClientSample]: ...
-    @_builtins.property
     def neighbors(self) -> _containers.RepeatedCompositeFieldContainer[Global___NeighborObservation]: ...
+    @_builtins.property
+    def client_readings(self) -> Global___ClientReadings: ...
     def __init__(
         self,
         *,
@@ -650,58 +650,66 @@ class RadioSample(_message.Message):
         retry_rate: _builtins.float = ...,
         packet_error_rate: _builtins.float = ...,
         station_count: _builtins.int = ...,
-        clients: _abc.Iterable[Global___ClientSample] | None = ...,
         neighbors: _abc.Iterable[Global___NeighborObservation] | None = ...,
         non_wifi_duty: _builtins.float = ...,
+        client_readings: Global___ClientReadings | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["config", b"config"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["client_readings", b"client_readings", "config", b"config"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cca_busy", b"cca_busy", "channel_utilization", b"channel_utilization", "clients", b"clients", "config", b"config", "neighbors", b"neighbors", "noise_floor_dbm", b"noise_floor_dbm", "non_wifi_duty", b"non_wifi_duty", "packet_error_rate", b"packet_error_rate", "radio_id", b"radio_id", "retry_rate", b"retry_rate", "station_count", b"station_count", "timestamp_ms", b"timestamp_ms", "tx_airtime", b"tx_airtime"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cca_busy", b"cca_busy", "channel_utilization", b"channel_utilization", "client_readings", b"client_readings", "config", b"config", "neighbors", b"neighbors", "noise_floor_dbm", b"noise_floor_dbm", "non_wifi_duty", b"non_wifi_duty", "packet_error_rate", b"packet_error_rate", "radio_id", b"radio_id", "retry_rate", b"retry_rate", "station_count", b"station_count", "timestamp_ms", b"timestamp_ms", "tx_airtime", b"tx_airtime"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RadioSample: _TypeAlias = RadioSample  # noqa: Y015
 
 @_typing.final
-class ClientSample(_message.Message):
+class ClientReadings(_message.Message):
+    """The associated clients of one radio as columns: index i is the same client in every column.
+    Numeric columns are packed little-endian IEEE-754 float32 arrays (4 bytes per client) rather
+    than repeated messages: at tens of thousands of samples per second, reading client fields one by
+    one costs the controller more than everything else it does with a sample, while a packed column
+    is checked and aggregated for a whole batch in one vectorised step.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
-    CLIENT_HASH_FIELD_NUMBER: _builtins.int
+    CLIENT_IDS_FIELD_NUMBER: _builtins.int
     RSSI_DBM_FIELD_NUMBER: _builtins.int
     SNR_DB_FIELD_NUMBER: _builtins.int
     TX_RATE_MBPS_FIELD_NUMBER: _builtins.int
     THROUGHPUT_MBPS_FIELD_NUMBER: _builtins.int
     RETRY_RATE_FIELD_NUMBER: _builtins.int
     QOE_FIELD_NUMBER: _builtins.int
-    client_hash: _builtins.str
-    """Keyed hash of the client's MAC; raw identifiers never leave the agent."""
-    rssi_dbm: _builtins.float
-    snr_db: _builtins.float
-    tx_rate_mbps: _builtins.float
-    throughput_mbps: _builtins.float
-    retry_rate: _builtins.float
-    qoe: _builtins.float
-    """QoE estimate in [0,1] where the driver can give one (the simulator can); absent otherwise."""
+    client_ids: _builtins.bytes
+    """The clients' keyed MAC hashes, 10 bytes each, concatenated (the client count is its length / 10).
+    Raw identifiers never leave the agent.
+    """
+    rssi_dbm: _builtins.bytes
+    snr_db: _builtins.bytes
+    tx_rate_mbps: _builtins.bytes
+    throughput_mbps: _builtins.bytes
+    retry_rate: _builtins.bytes
+    """Fraction of frames retried, 0..1."""
+    qoe: _builtins.bytes
+    """QoE estimates in [0,1] where the driver gives them (the simulator does); empty otherwise."""
     def __init__(
         self,
         *,
-        client_hash: _builtins.str = ...,
-        rssi_dbm: _builtins.float = ...,
-        snr_db: _builtins.float = ...,
-        tx_rate_mbps: _builtins.float = ...,
-        throughput_mbps: _builtins.float = ...,
-        retry_rate: _builtins.float = ...,
-        qoe: _builtins.float | None = ...,
+        client_ids: _builtins.bytes = ...,
+        rssi_dbm: _builtins.bytes = ...,
+        snr_db: _builtins.bytes = ...,
+        tx_rate_mbps: _builtins.bytes = ...,
+        throughput_mbps: _builtins.bytes = ...,
+        retry_rate: _builtins.bytes = ...,
+        qoe: _builtins.bytes = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_qoe", b"_qoe", "qoe", b"qoe"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_qoe", b"_qoe", "client_hash", b"client_hash", "qoe", b"qoe", "retry_rate", b"retry_rate", "rssi_dbm", b"rssi_dbm", "snr_db", b"snr_db", "throughput_mbps", b"throughput_mbps", "tx_rate_mbps", b"tx_rate_mbps"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_ids", b"client_ids", "qoe", b"qoe", "retry_rate", b"retry_rate", "rssi_dbm", b"rssi_dbm", "snr_db", b"snr_db", "throughput_mbps", b"throughput_mbps", "tx_rate_mbps", b"tx_rate_mbps"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType__qoe: _TypeAlias = _typing.Literal["qoe"]  # noqa: Y015
-    _WhichOneofArgType__qoe: _TypeAlias = _typing.Literal["_qoe", b"_qoe"]  # noqa: Y015
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__qoe) -> _WhichOneofReturnType__qoe | None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___ClientSample: _TypeAlias = ClientSample  # noqa: Y015
+Global___ClientReadings: _TypeAlias = ClientReadings  # noqa: Y015
 
 @_typing.final
 class NeighborObservation(_message.Message):
