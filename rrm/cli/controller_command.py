@@ -7,11 +7,13 @@ import asyncio
 import logging
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from controller.app import ControllerApp, ControllerSettings
 from rrm.cli.tls_options import add_tls_options, resolve_tls
-from rrm.clock import WallClock
-from rrm.pki import CertKind
+from rrm.tls_files import CertKind
+
+if TYPE_CHECKING:
+    from controller.app import ControllerSettings
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +21,9 @@ log = logging.getLogger(__name__)
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("controller", help="run the central controller (agent link server, stores)")
     p.add_argument("--listen", default="127.0.0.1:50051", help="address:port to serve agents on (default: %(default)s)")
-    p.add_argument("--state-dir", type=Path, default=Path("rrm-controller-state"), help="databases (default: %(default)s)")
+    p.add_argument(
+        "--state-dir", type=Path, default=Path("rrm-controller-state"), help="databases (default: %(default)s)"
+    )
     p.add_argument("--name", default="controller", help="controller id, and its certificate name in --pki")
     p.add_argument("--status-every", type=float, default=60.0, metavar="S", help="log a status line every S seconds")
     add_tls_options(p)
@@ -27,14 +31,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _run(ns: argparse.Namespace) -> int:
+    from controller.app import ControllerSettings
+
     settings = ControllerSettings(
-        state_dir=ns.state_dir, listen=ns.listen, tls=resolve_tls(ns, CertKind.CONTROLLER, ns.name), controller_id=ns.name
+        state_dir=ns.state_dir,
+        listen=ns.listen,
+        tls=resolve_tls(ns, CertKind.CONTROLLER, ns.name),
+        controller_id=ns.name,
     )
     asyncio.run(_serve(settings, ns.status_every))
     return 0
 
 
 async def _serve(settings: ControllerSettings, status_every: float) -> None:
+    from controller.app import ControllerApp
+    from rrm.clock import WallClock
+
     app = ControllerApp(settings, WallClock())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -11,8 +11,8 @@ def expected_errors() -> tuple[type[BaseException], ...]:
     """Every typed error that means bad input or a bad environment, not a bug."""
     from drivers.protocol import DriverError
     from radio_domain.regulatory import RegulatoryError
-    from rrm.pki import PkiError
     from rrm.sqlite_files import StateFileError
+    from rrm.tls_files import PkiError
 
     errors: list[type[BaseException]] = [UsageError, PkiError, StateFileError, RegulatoryError, DriverError]
     try:

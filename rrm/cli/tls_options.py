@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from rrm.cli.errors import UsageError
-from rrm.pki import CertKind, CertPaths, leaf_paths
+from rrm.tls_files import CertKind, CertPaths, leaf_paths
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +38,7 @@ def resolve_tls(ns: argparse.Namespace, kind: CertKind, name: str) -> CertPaths 
     elif all(explicit):
         paths = CertPaths(cert=ns.cert, key=ns.key, ca=ns.ca)
     else:
-        raise UsageError(
-            "mutual TLS needs --pki DIR, or all of --cert, --key and --ca; pass --insecure for plain text"
-        )
+        raise UsageError("mutual TLS needs --pki DIR, or all of --cert, --key and --ca; pass --insecure for plain text")
     for path in (paths.cert, paths.key, paths.ca):
         if not path.is_file():
             raise UsageError(f"{path}: no such file (issue it with `rrm pki issue {kind.value} {name}`)")

@@ -1,0 +1,1 @@
+"""Benchmarks behind `rrm bench`: they print JSON figures; tests never assert timings."""

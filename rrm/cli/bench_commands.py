@@ -1,0 +1,72 @@
+"""`rrm bench ...`: speed and memory figures as JSON (never timed assertions in tests)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rrm.cli.errors import UsageError
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("bench", help="benchmarks that print JSON figures")
+    bench_sub = p.add_subparsers(dest="bench_command", required=True, metavar="{ingest,agent-footprint}")
+
+    ingest = bench_sub.add_parser(
+        "ingest", help="N concurrent mTLS agent streams sending telemetry to a controller process"
+    )
+    ingest.add_argument("--agents", type=int, default=1000, help="concurrent agent streams (default: %(default)s)")
+    ingest.add_argument("--seconds", type=float, default=20.0, help="measured seconds (default: %(default)s)")
+    ingest.add_argument(
+        "--samples-per-s", type=float, default=60_000.0, help="offered load, all agents together (default: %(default)s)"
+    )
+    ingest.add_argument("--batch", type=int, default=50, help="samples per telemetry message (default: %(default)s)")
+    ingest.add_argument("--clients", type=int, default=10, help="clients per sample (default: %(default)s)")
+    ingest.add_argument("--workers", type=int, default=0, help="load-generator processes (default: 1 per 1000 agents)")
+    _add_json(ingest)
+    ingest.set_defaults(handler=_ingest)
+
+    footprint = bench_sub.add_parser("agent-footprint", help="memory of one idle agent process")
+    footprint.add_argument("--seconds", type=float, default=15.0, help="how long to watch it (default: %(default)s)")
+    _add_json(footprint)
+    footprint.set_defaults(handler=_footprint)
+
+
+def _add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json", nargs="?", const="-", default="-", metavar="FILE", help="write the JSON to FILE (default: stdout)"
+    )
+
+
+def _emit(figures: dict[str, object], target: str) -> None:
+    text = json.dumps(figures, indent=2, sort_keys=True)
+    if target == "-":
+        sys.stdout.write(text + "\n")
+    else:
+        Path(target).write_text(text + "\n")
+
+
+def _ingest(ns: argparse.Namespace) -> int:
+    from rrm.bench.ingest import IngestBenchOptions, run_ingest_bench
+
+    if ns.agents < 1 or ns.seconds <= 0 or ns.batch < 1 or ns.samples_per_s <= 0:
+        raise UsageError("--agents, --seconds, --batch and --samples-per-s must be positive")
+    options = IngestBenchOptions(
+        agents=ns.agents,
+        seconds=ns.seconds,
+        samples_per_s=ns.samples_per_s,
+        batch=ns.batch,
+        clients=ns.clients,
+        workers=ns.workers,
+    )
+    _emit(run_ingest_bench(options), ns.json)
+    return 0
+
+
+def _footprint(ns: argparse.Namespace) -> int:
+    from rrm.bench.footprint import run_agent_footprint
+
+    _emit(run_agent_footprint(ns.seconds), ns.json)
+    return 0

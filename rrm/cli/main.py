@@ -1,0 +1,46 @@
+"""The `rrm` command line: one entry point, one subcommand per job."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from rrm import __version__
+from rrm.cli import agent_command, bench_commands, controller_command, demo_command, pki_commands, scenario_commands
+from rrm.cli.errors import expected_errors
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rrm",
+        description="Wi-Fi radio resource management: edge agents, a central controller, simulation and benchmarks.",
+    )
+    parser.add_argument("--version", action="version", version=f"rrm {__version__}")
+    parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING or ERROR (default: %(default)s)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in (demo_command, controller_command, agent_command, pki_commands, scenario_commands, bench_commands):
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    ns = parser.parse_args(argv)
+    level = getattr(logging, str(ns.log_level).upper(), None)
+    if not isinstance(level, int):
+        parser.error(f"--log-level {ns.log_level!r} is not one of DEBUG, INFO, WARNING, ERROR")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        result: int = ns.handler(ns)
+    except expected_errors() as exc:
+        print(f"rrm {ns.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
