@@ -1,9 +1,10 @@
 """`rrm bench agent-footprint`: the memory of one idle edge agent process.
 
-Starts a controller and one agent (``rrm agent``, mutual TLS, the simulator driver for one AP of
-the small office) as separate processes, lets the agent connect and send telemetry, and samples
-the agent's resident memory. "Idle" means no commands and no emergencies: the agent only samples,
-sends and heartbeats, which is what it does almost all of the time.
+Starts a controller, the small office's simulated APs (``rrm sim-ap``) and one agent (``rrm agent
+--driver sim-ap``, mutual TLS) as separate processes, lets the agent connect and send telemetry,
+and samples the agent's resident memory. The simulated radios live in their own process, as real
+radios would, so the figure is the agent's own. "Idle" means no commands and no emergencies: the
+agent only samples, sends and heartbeats, which is what it does almost all of the time.
 """
 
 from __future__ import annotations
@@ -53,6 +54,12 @@ def run_agent_footprint(seconds: float) -> dict[str, object]:
         if match is None:
             controller.kill()
             raise RuntimeError("the controller did not start")
+        socket = work / "sim-ap.sock"
+        sim_ap = subprocess.Popen(
+            _rrm("sim-ap", "--scenario", "small_office", "--socket", str(socket)), stdout=subprocess.PIPE, text=True
+        )
+        assert sim_ap.stdout is not None
+        sim_ap.stdout.readline()
         agent = subprocess.Popen(
             _rrm(
                 "agent",
@@ -60,8 +67,12 @@ def run_agent_footprint(seconds: float) -> dict[str, object]:
                 f"localhost:{match.group(1)}",
                 "--state-dir",
                 str(work / "agent"),
-                "--scenario",
-                "small_office",
+                "--driver",
+                "sim-ap",
+                "--ap-socket",
+                str(socket),
+                "--region",
+                "FCC",
                 "--ap",
                 AGENT_AP,
                 "--telemetry-interval",
@@ -91,10 +102,9 @@ def run_agent_footprint(seconds: float) -> dict[str, object]:
             heavy = _imported_heavy_modules(agent.pid)
             threads = proc.num_threads()
         finally:
-            agent.terminate()
-            agent.wait(timeout=30)
-            controller.terminate()
-            controller.wait(timeout=30)
+            for child in (agent, sim_ap, controller):
+                child.terminate()
+                child.wait(timeout=30)
         return {
             "seconds": seconds,
             "agent_rss_mb": round(samples[-1] / 2**20, 1),
@@ -102,5 +112,5 @@ def run_agent_footprint(seconds: float) -> dict[str, object]:
             "agent_cpu_cores": round(cpu_cores, 3),
             "agent_threads": threads,
             "heavy_libraries_loaded": heavy,
-            "driver": "sim (small_office, one AP)",
+            "driver": "sim-ap (small_office ap-1, simulated radios in their own process)",
         }

@@ -1,8 +1,9 @@
 """`rrm agent`: run one edge agent until SIGINT or SIGTERM.
 
-Today's driver is the simulated radio world (``--driver sim``): the agent runs the scenario's
-building in real time and manages the APs given with --ap. Drivers for hostapd/nl80211, NETCONF
-and SNMP access points plug in behind the same driver Protocol.
+Drivers today: ``sim-ap`` talks to simulated APs served by ``rrm sim-ap`` over a control socket
+(the agent process stays small, as it would next to a real AP); ``sim`` runs the scenario's
+building inside the agent process. Drivers for hostapd/nl80211, NETCONF and SNMP access points
+plug in behind the same driver Protocol.
 """
 
 from __future__ import annotations
@@ -12,11 +13,16 @@ import asyncio
 import os
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rrm.cli.errors import UsageError
 from rrm.cli.scenario_resolution import DEFAULT_SCENARIO
 from rrm.cli.tls_options import add_tls_options, resolve_tls
-from rrm.tls_files import CertKind
+from rrm.tls_files import CertKind, CertPaths
+
+if TYPE_CHECKING:
+    from drivers.protocol import RadioDriver
+    from radio_domain.regulatory import Region
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,7 +31,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--controller", default="localhost:50051", help="controller host:port (default: %(default)s)")
     p.add_argument("--server-name", help="expected name in the controller's certificate, if not the host")
     p.add_argument("--state-dir", type=Path, help="outbox and local state (default: rrm-agent-<id>)")
-    p.add_argument("--driver", choices=["sim"], default="sim", help="southbound driver (default: %(default)s)")
+    p.add_argument("--region", choices=["FCC", "ETSI", "JP"], help="regulatory domain (sim: the scenario's)")
+    p.add_argument(
+        "--driver", choices=["sim-ap", "sim"], default="sim-ap", help="southbound driver (default: %(default)s)"
+    )
+    p.add_argument("--ap-socket", type=Path, help="sim-ap driver: the control socket of `rrm sim-ap`")
     p.add_argument("--scenario", default=DEFAULT_SCENARIO, help="sim driver: scenario file or shipped name")
     p.add_argument("--ap", action="append", default=[], metavar="AP_ID", help="an AP this agent manages (repeat)")
     p.add_argument("--telemetry-interval", type=float, default=10.0, metavar="S", help="seconds between samples")
@@ -40,6 +50,10 @@ def _run(ns: argparse.Namespace) -> int:
         raise UsageError("give at least one --ap AP_ID for the agent to manage")
     if ns.telemetry_interval <= 0:
         raise UsageError(f"--telemetry-interval must be positive, not {ns.telemetry_interval:g}")
+    if ns.driver == "sim-ap" and ns.ap_socket is None:
+        raise UsageError("--driver sim-ap needs --ap-socket PATH (the socket `rrm sim-ap --socket` serves)")
+    if ns.driver == "sim-ap" and ns.region is None:
+        raise UsageError("--driver sim-ap needs --region FCC|ETSI|JP (the site's regulatory domain)")
     agent_id = ns.id or ns.ap[0]
     tls = resolve_tls(ns, CertKind.AGENT, agent_id)
     state_dir: Path = ns.state_dir or Path(f"rrm-agent-{agent_id}")
@@ -56,49 +70,67 @@ def _identifier_key(path: Path) -> bytes:
     return path.read_bytes()
 
 
-async def _serve(ns: argparse.Namespace, agent_id: str, tls: object, state_dir: Path) -> None:
+async def _open_driver(ns: argparse.Namespace) -> tuple[RadioDriver, Region, asyncio.Task[None] | None]:
+    """The driver, the regulatory region, and (sim only) the task stepping the in-process world."""
+    from radio_domain.regulatory import parse_region
+
+    if ns.driver == "sim-ap":
+        from drivers.sim.remote_driver import SimRemoteDriver
+
+        return await SimRemoteDriver.connect(ns.ap_socket, ns.ap), parse_region(ns.region), None
+
     from drivers.sim.driver import SimDriver
     from drivers.sim.runner import WorldRunner
     from drivers.sim.world import SimWorld
-    from edge_agent.link import LinkSettings, tls_channel_credentials
-    from edge_agent.runtime import AgentRuntime, AgentSettings
-    from radio_domain.identifiers import IdentifierHasher
     from rrm.cli.scenario_resolution import resolve_scenario
     from rrm.clock import WallClock
-    from rrm.sqlite_files import open_database
-    from rrm.tls_files import CertPaths
 
     scenario, _ = resolve_scenario(ns.scenario)
-    clock = WallClock()
-    world = SimWorld(scenario, epoch=clock.now())
+    world = SimWorld(scenario, epoch=WallClock().now())
     unknown = sorted(set(ns.ap) - set(world.ap_ids()))
     if unknown:
         raise UsageError(f"APs {unknown} are not in the scenario; it has {world.ap_ids()}")
+    if ns.region is not None and parse_region(ns.region) is not world.region:
+        raise UsageError(f"--region {ns.region} contradicts the scenario's region {world.region.value}")
     driver = SimDriver(world, ns.ap)
-    runner = WorldRunner(world, [driver], clock, step_s=1.0)
-    credentials = tls_channel_credentials(tls) if isinstance(tls, CertPaths) else None
+    stepping = asyncio.create_task(WorldRunner(world, [driver], WallClock(), step_s=1.0).run(None))
+    return driver, world.region, stepping
+
+
+async def _serve(ns: argparse.Namespace, agent_id: str, tls: CertPaths | None, state_dir: Path) -> None:
+    from edge_agent.link import LinkSettings, tls_channel_credentials
+    from edge_agent.runtime import AgentRuntime, AgentSettings
+    from radio_domain.identifiers import IdentifierHasher
+    from rrm.clock import WallClock
+    from rrm.sqlite_files import open_database
+
+    driver, region, stepping = await _open_driver(ns)
     runtime = AgentRuntime(
         AgentSettings(
             agent_id=agent_id,
-            region=world.region,
+            region=region,
             telemetry_interval_s=ns.telemetry_interval,
             opted_out_clients=tuple(ns.opt_out),
         ),
         driver,
         open_database(state_dir / "agent.db"),
         IdentifierHasher(_identifier_key(ns.identifier_key or state_dir / "identifier.key")),
-        clock,
-        LinkSettings(target=ns.controller, credentials=credentials, server_name_override=ns.server_name),
+        WallClock(),
+        LinkSettings(
+            target=ns.controller,
+            credentials=tls_channel_credentials(tls) if tls is not None else None,
+            server_name_override=ns.server_name,
+        ),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await runtime.start()
-    world_task = asyncio.create_task(runner.run(None))
-    print(f"agent {agent_id} managing {', '.join(ns.ap)}; controller {ns.controller}; state in {state_dir}")
+    print(f"agent {agent_id} managing {', '.join(ns.ap)} via {driver.name}; controller {ns.controller}", flush=True)
     try:
         await stop.wait()
     finally:
-        world_task.cancel()
+        if stepping is not None:
+            stepping.cancel()
         await runtime.stop()

@@ -8,7 +8,15 @@ import sys
 from collections.abc import Sequence
 
 from rrm import __version__
-from rrm.cli import agent_command, bench_commands, controller_command, demo_command, pki_commands, scenario_commands
+from rrm.cli import (
+    agent_command,
+    bench_commands,
+    controller_command,
+    demo_command,
+    pki_commands,
+    scenario_commands,
+    sim_ap_command,
+)
 from rrm.cli.errors import expected_errors
 
 
@@ -20,7 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rrm {__version__}")
     parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING or ERROR (default: %(default)s)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (demo_command, controller_command, agent_command, pki_commands, scenario_commands, bench_commands):
+    commands = (demo_command, controller_command, agent_command, sim_ap_command, pki_commands, scenario_commands)
+    for module in (*commands, bench_commands):
         module.register(sub)
     return parser
 

@@ -48,7 +48,10 @@ def test_a_sound_batch_is_accepted() -> None:
         (_batch(_sample(cca_busy=math.nan)), "telemetry.samples[0].cca_busy: nan is outside [0, 1]"),
         (_batch(_sample(), _sample(ts=500)), "telemetry.samples[1].timestamp_ms 500 is earlier than the sample"),
         (_batch(_sample(ts=0)), "telemetry.samples[0].timestamp_ms is 0"),
-        (_batch(_sample(config=pb.RadioConfig(width_mhz=30))), "telemetry.samples[0].config.width_mhz: 30 is not one of"),
+        (
+            _batch(_sample(config=pb.RadioConfig(width_mhz=30))),
+            "telemetry.samples[0].config.width_mhz: 30 is not one of",
+        ),
         (
             _batch(_sample(client_readings=_clients(**{**GOOD, "snr_db": [30.0, math.inf]}))),
             "telemetry.samples[0].client_readings.snr_db[1]: inf is not finite",
