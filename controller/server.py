@@ -20,6 +20,10 @@ def server_options(max_message_bytes: int) -> list[tuple[str, int]]:
         # Without this, HTTP/2 BDP probing grows every stream's window under load and the server's
         # memory with it (../shared/facts/performance.md, pitfall 1).
         ("grpc.http2.bdp_probe", 0),
+        # Liveness of each agent's connection: HTTP/2 pings, so a vanished agent (no FIN) is noticed
+        # within about 80 s and its stream closed; agents ping every 30 s the other way.
+        ("grpc.keepalive_time_ms", 60_000),
+        ("grpc.keepalive_timeout_ms", 20_000),
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.http2.min_ping_interval_without_data_ms", 20_000),
         ("grpc.http2.max_pings_without_data", 0),
