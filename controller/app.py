@@ -1,14 +1,14 @@
 """The controller process core: its stores, the agent link server and the commands it sends.
 
 State lives in ``state_dir``: ``controller.db`` (agents, commands; written on the event loop) and
-``ingest.db`` (everything agents send; written only by the ingest thread), so the two writers never
+``ingest.db`` (everything agents send; written only by the ingest writer process), so the two writers never
 wait for each other.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import sys
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -32,8 +32,6 @@ from rrm.v1 import agent_link_pb2 as pb
 from rrm.wire_codec import change_to_pb, ms
 
 log = logging.getLogger(__name__)
-
-SWITCH_INTERVAL_S = 0.0005
 
 Listener = Callable[[str, pb.AgentMessage], None]
 """Called with (agent id, message) for every newly stored event, action report and audit record."""
@@ -81,17 +79,18 @@ class ControllerApp:
         self._server: grpc.aio.Server | None = None
         self.port = 0
         self.servicer: AgentLinkServicer | None = None
+        self.fatal = ""
+        self.failed = asyncio.Event()
 
     async def start(self) -> int:
         """Open the stores and serve; returns the bound port."""
-        # The ingest thread gives up the GIL inside every SQLite step; with the default 5 ms switch
-        # interval a busy event loop makes each re-take wait, which caps the writer at a few hundred
-        # rows per second. 0.5 ms keeps it fed at the cost of a little switching overhead.
-        sys.setswitchinterval(SWITCH_INTERVAL_S)
         if self.settings.tls is None:
             log.warning("the agent link is PLAIN TEXT (--insecure): agents are not authenticated")
         self._writer = IngestWriter(
-            self.settings.state_dir / "ingest.db", self._on_stored, self.settings.telemetry_retention_s
+            self.settings.state_dir / "ingest.db",
+            self._on_stored,
+            self.settings.telemetry_retention_s,
+            on_failure=self._fail,
         )
         self._writer.start()
         self.telemetry = TelemetryWindows(
@@ -113,6 +112,15 @@ class ControllerApp:
         await mark_serving(self._health)
         log.info("controller %s listening on port %d", self.settings.controller_id, self.port)
         return self.port
+
+    @property
+    def ingest_writer_pid(self) -> int | None:
+        return self._writer.pid if self._writer is not None else None
+
+    def _fail(self, why: str) -> None:
+        """Something the controller cannot work without broke: its runner should exit and be restarted."""
+        self.fatal = why
+        self.failed.set()
 
     async def stop(self, grace_s: float = 1.0) -> None:
         """Stop serving, store what was received, close the databases."""

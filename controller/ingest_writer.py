@@ -59,9 +59,17 @@ Completion = Callable[[Sequence[tuple[IngestItem, bool]]], None]
 
 
 class IngestWriter:
-    def __init__(self, path: Path, on_stored: Completion, retention_s: float, max_pending: int = 100_000) -> None:
+    def __init__(
+        self,
+        path: Path,
+        on_stored: Completion,
+        retention_s: float,
+        max_pending: int = 100_000,
+        on_failure: Callable[[str], None] | None = None,
+    ) -> None:
         self._path = path
         self._on_stored = on_stored
+        self._on_failure = on_failure
         self._retention_ms = int(retention_s * 1000)
         self.max_pending = max_pending
         self._pending_weight = 0
@@ -103,6 +111,11 @@ class IngestWriter:
         self._conn = parent
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(parent.fileno(), self._on_readable)
+
+    @property
+    def pid(self) -> int | None:
+        """The writer process id (for operators and tests)."""
+        return self._process.pid if self._process is not None else None
 
     async def admit(self) -> None:
         """Wait until the writer has room; raises IngestUnavailable if it has stopped."""
@@ -155,6 +168,8 @@ class IngestWriter:
     def _fail(self, why: str) -> None:
         if not self.failed:
             log.critical("%s; agents keep their data until the controller is restarted", why)
+            if self._on_failure is not None:
+                self._on_failure(why)
         self.failed = why
         self._room.set()
         self._drained.set()

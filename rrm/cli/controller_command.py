@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,11 +40,10 @@ def _run(ns: argparse.Namespace) -> int:
         tls=resolve_tls(ns, CertKind.CONTROLLER, ns.name),
         controller_id=ns.name,
     )
-    asyncio.run(_serve(settings, ns.status_every))
-    return 0
+    return asyncio.run(_serve(settings, ns.status_every))
 
 
-async def _serve(settings: ControllerSettings, status_every: float) -> None:
+async def _serve(settings: ControllerSettings, status_every: float) -> int:
     from controller.app import ControllerApp
     from rrm.clock import WallClock
 
@@ -53,20 +53,27 @@ async def _serve(settings: ControllerSettings, status_every: float) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     port = await app.start()
-    print(f"controller {settings.controller_id} serving agents on port {port}; state in {settings.state_dir}")
+    print(
+        f"controller {settings.controller_id} serving agents on port {port}; state in {settings.state_dir}", flush=True
+    )
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(app.failed.wait())]
     try:
-        while not stop.is_set():
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=status_every)
-            except TimeoutError:
-                c = app.counters
-                log.info(
-                    "agents connected %d; samples %d; events %d; actions %d; rollbacks %d",
-                    app.registry.connected_count(),
-                    c.telemetry_samples,
-                    sum(c.events_by_type.values()),
-                    c.actions,
-                    c.rollbacks,
-                )
+        while not (stop.is_set() or app.failed.is_set()):
+            await asyncio.wait(waiters, timeout=status_every, return_when=asyncio.FIRST_COMPLETED)
+            c = app.counters
+            log.info(
+                "agents connected %d; samples %d; events %d; actions %d; rollbacks %d",
+                app.registry.connected_count(),
+                c.telemetry_samples,
+                sum(c.events_by_type.values()),
+                c.actions,
+                c.rollbacks,
+            )
     finally:
+        for waiter in waiters:
+            waiter.cancel()
         await app.stop()
+    if app.fatal:
+        print(f"rrm controller: stopping: {app.fatal}", file=sys.stderr)
+        return 1
+    return 0

@@ -102,3 +102,21 @@ async def test_a_resent_message_is_acknowledged_but_stored_once(site: Site) -> N
             assert list(ack.ack.message_ids) == ["same-id"]
     assert _stored_samples(site) == 1
     assert site.controller is not None and site.controller.counters.duplicates == 1
+
+
+async def test_a_dead_ingest_writer_stops_the_controller_and_agents_keep_their_data(site: Site) -> None:
+    """Losing the store is fatal (crash and restart), never a silent loss: nothing is acknowledged."""
+    import os
+    import signal
+
+    controller = await site.start_controller()
+    agent = await site.start_agent("ap-1")
+    await eventually(lambda: agent.link is not None and agent.link.connected.is_set(), "link")
+    pid = controller.ingest_writer_pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    await eventually(controller.failed.is_set, "the controller noticing its writer died")
+    assert "ingest writer" in controller.fatal
+    await site.advance(30)
+    await eventually(lambda: agent.link is not None and "cannot store" in agent.link.last_error, "UNAVAILABLE")
+    assert agent.outbox.counters().depth >= 3

@@ -66,7 +66,7 @@ def test_a_bad_scenario_file_is_explained_field_by_field(tmp_path: Path) -> None
                         "y": 1,
                         "radios": [{"band": "2g", "channel": 14, "width_mhz": 20, "tx_power_dbm": 17}],
                     }
-                ],  # fmt: skip
+                ],
                 "clients": [{"id": "c", "x": 2, "y": 2, "band": "2g", "demand_mbps": -1}],
             }
         )
@@ -86,7 +86,7 @@ def test_headless_demo_writes_the_report(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())
-    assert DEMO_KEYS <= set(report)
+    assert set(report) >= DEMO_KEYS
     assert report["agents_connected"] == report["aps"] == 6
     assert report["telemetry_samples"] == 6 * 2 * 18  # six dual-band APs, a sample every 10 s for 3 minutes
     assert 0.0 <= report["qoe_end"] <= 1.0
