@@ -83,6 +83,13 @@ class IngestRecord:
     row: tuple[object, ...]
     newest_ts_ms: int  # newest sample time, for telemetry retention; 0 otherwise
 
+    def as_tuple(self) -> RecordTuple:
+        """The record as a plain tuple: pickles several times faster than the dataclass."""
+        return (self.agent_id, self.message_id, self.kind, self.received_at_ms, self.row, self.newest_ts_ms)
+
+
+RecordTuple = tuple[str, str, str, int, tuple[object, ...], int]
+
 
 def ingest_record(agent_id: str, msg: pb.AgentMessage, raw: bytes, received_at_ms: int) -> IngestRecord:
     """The row for a checked message (telemetry samples must be in time order, as checked)."""

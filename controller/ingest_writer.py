@@ -26,7 +26,13 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from controller.ingest_store import IngestRecord, open_ingest_database, prune_telemetry, store_records
+from controller.ingest_store import (
+    IngestRecord,
+    RecordTuple,
+    open_ingest_database,
+    prune_telemetry,
+    store_records,
+)
 from rrm.v1 import agent_link_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -74,7 +80,7 @@ class IngestWriter:
         self.max_pending = max_pending
         self._pending_weight = 0
         self._pending: dict[int, IngestItem] = {}
-        self._buffer: list[tuple[int, IngestRecord]] = []
+        self._buffer: list[tuple[int, RecordTuple]] = []
         self._seq = 0
         self._room = asyncio.Event()
         self._room.set()
@@ -134,7 +140,7 @@ class IngestWriter:
         self._drained.clear()
         if not self._buffer:
             self._loop.call_soon(self._flush)
-        self._buffer.append((self._seq, item.record))
+        self._buffer.append((self._seq, item.record.as_tuple()))
 
     def _flush(self) -> None:
         if self._buffer and self._conn is not None and not self.failed:
@@ -202,7 +208,7 @@ def _writer_main(path: str, conn: Connection, retention_ms: int) -> None:
         conn.send(f"{type(exc).__name__}: {exc}")
         return
     conn.send("ready")
-    inbox: queue.SimpleQueue[list[tuple[int, IngestRecord]] | None] = queue.SimpleQueue()
+    inbox: queue.SimpleQueue[list[tuple[int, RecordTuple]] | None] = queue.SimpleQueue()
     threading.Thread(target=_receive, args=(conn, inbox), daemon=True).start()
     last_prune_ms = 0
     while True:
@@ -220,12 +226,12 @@ def _writer_main(path: str, conn: Connection, retention_ms: int) -> None:
                 break
             batch.extend(more)
         try:
-            stored = store_records(db, [record for _, record in batch])
+            stored = store_records(db, [IngestRecord(*record) for _, record in batch])
         except Exception as exc:
             conn.send(f"cannot store in {path}: {type(exc).__name__}: {exc}")
             return
         conn.send([(seq, new) for (seq, _), new in zip(batch, stored, strict=True)])
-        newest = max(record.newest_ts_ms for _, record in batch)
+        newest = max(record[5] for _, record in batch)
         if newest - last_prune_ms > PRUNE_EVERY_MS:
             last_prune_ms = newest
             prune_telemetry(db, newest - retention_ms)
@@ -234,7 +240,7 @@ def _writer_main(path: str, conn: Connection, retention_ms: int) -> None:
     db.close()
 
 
-def _receive(conn: Connection, inbox: queue.SimpleQueue[list[tuple[int, IngestRecord]] | None]) -> None:
+def _receive(conn: Connection, inbox: queue.SimpleQueue[list[tuple[int, RecordTuple]] | None]) -> None:
     """Keep the pipe drained so the controller's sends never wait for a commit."""
     while True:
         try:
