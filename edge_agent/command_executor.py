@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from drivers.protocol import (
@@ -101,21 +101,40 @@ class CommandExecutor:
     def _lock(self, radio_id: str) -> asyncio.Lock:
         return self._locks.setdefault(radio_id, asyncio.Lock())
 
-    async def _config_command(self, cmd: pb.ConfigCommand) -> str:
+    async def _run_for_radio(
+        self,
+        radio_id: str,
+        change_id: str,
+        reason: str,
+        origin: pb.ActionOrigin.ValueType,
+        record_type: str,
+        work: Callable[[float], Awaitable[_Outcome]],
+    ) -> str:
+        """Run one command's work under the radio's lock, then report and audit its outcome."""
         started = self._clock.now()
-        async with self._lock(cmd.radio_id):
-            outcome = await self._apply_command(cmd, started)
+        async with self._lock(radio_id):
+            outcome = await work(started)
         self._report(
-            origin=pb.CONTROLLER_COMMAND,
-            radio_id=cmd.radio_id,
-            change_id=cmd.change_id,
-            reason=cmd.reason,
+            origin=origin,
+            radio_id=radio_id,
+            change_id=change_id,
+            reason=reason,
             outcome=outcome,
             started=started,
             actor="controller",
-            record_type="config_command",
+            record_type=record_type,
         )
         return pb.ActionStatus.Name(outcome.status)
+
+    async def _config_command(self, cmd: pb.ConfigCommand) -> str:
+        return await self._run_for_radio(
+            cmd.radio_id,
+            cmd.change_id,
+            cmd.reason,
+            pb.CONTROLLER_COMMAND,
+            "config_command",
+            lambda started: self._apply_command(cmd, started),
+        )
 
     async def _apply_command(self, cmd: pb.ConfigCommand, now: float) -> _Outcome:
         if cmd.deadline_ms and ms(now) > cmd.deadline_ms:
@@ -165,20 +184,14 @@ class CommandExecutor:
         return _Outcome(success, result.before, result.after)
 
     async def _rollback_command(self, cmd: pb.RollbackCommand) -> str:
-        started = self._clock.now()
-        async with self._lock(cmd.radio_id):
-            outcome = await self._restore(cmd, started)
-        self._report(
-            origin=pb.ROLLBACK,
-            radio_id=cmd.radio_id,
-            change_id=cmd.rollback_id,
-            reason=cmd.reason,
-            outcome=outcome,
-            started=started,
-            actor="controller",
-            record_type="rollback_command",
+        return await self._run_for_radio(
+            cmd.radio_id,
+            cmd.rollback_id,
+            cmd.reason,
+            pb.ROLLBACK,
+            "rollback_command",
+            lambda started: self._restore(cmd, started),
         )
-        return pb.ActionStatus.Name(outcome.status)
 
     async def _restore(self, cmd: pb.RollbackCommand, now: float) -> _Outcome:
         if cmd.deadline_ms and ms(now) > cmd.deadline_ms:
