@@ -52,8 +52,12 @@ def admission_violations(
     change: ConfigChange,
     zones: Sequence[SafeZoneLimit] = (),
     changes_last_hour: Mapping[str, int] | None = None,
+    non_occupancy: Mapping[int, float] | None = None,
 ) -> list[str]:
-    """Every reason the change may not be applied; empty when it may."""
+    """Every reason the change may not be applied; empty when it may.
+
+    ``non_occupancy`` maps channels in their post-radar non-occupancy period to its end (unix s).
+    """
     caps = radio.capabilities
     target = change.apply_to(current)
     changed = changed_parameters(current, change)
@@ -80,6 +84,14 @@ def admission_violations(
         regulatory.check_config(region, radio.band, target.channel, target.width_mhz, target.tx_power_dbm)
     except regulatory.RegulatoryError as exc:
         problems.append(f"regulatory: {exc}")
+    else:
+        group = regulatory.bonding_group(region, radio.band, target.channel, target.width_mhz)
+        blocked = sorted(c for c in group if c in (non_occupancy or {}))
+        if blocked:
+            problems.append(
+                f"regulatory: channels {blocked} are in their non-occupancy period after radar "
+                f"(until unix time {max((non_occupancy or {})[c] for c in blocked):.0f})"
+            )
     counts = changes_last_hour or {}
     for zone in zones:
         if zone.parameter not in changed:

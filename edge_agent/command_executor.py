@@ -27,6 +27,7 @@ from drivers.protocol import (
 from edge_agent.change_admission import admission_violations, changed_parameters
 from edge_agent.command_journal import CommandJournal
 from edge_agent.local_audit import LocalAuditLog
+from edge_agent.non_occupancy import NonOccupancyTimers
 from edge_agent.policy_book import PolicyBook, PolicyError
 from edge_agent.rollback_tokens import RollbackTokenStore
 from radio_domain.radio import ConfigChange, RadioConfig
@@ -61,6 +62,7 @@ class CommandExecutor:
         radios: Mapping[str, RadioInfo],
         known_configs: dict[str, RadioConfig],
         journal: CommandJournal,
+        non_occupancy: NonOccupancyTimers,
         tokens: RollbackTokenStore,
         policies: PolicyBook,
         audit: LocalAuditLog,
@@ -73,6 +75,7 @@ class CommandExecutor:
         self._radios = radios
         self._configs = known_configs
         self._journal = journal
+        self._non_occupancy = non_occupancy
         self._tokens = tokens
         self._policies = policies
         self._audit = audit
@@ -151,6 +154,7 @@ class CommandExecutor:
             change,
             self._policies.zones_for(cmd.radio_id),
             self._journal.changes_last_hour(cmd.radio_id, ms(now)),
+            self._non_occupancy.blocked(cmd.radio_id, now),
         )
         if violations:
             return _Outcome(pb.REFUSED, current, current, "; ".join(violations))
@@ -207,7 +211,10 @@ class CommandExecutor:
             )
         current = self._configs[cmd.radio_id]
         change = ConfigChange.between(current, config_from_pb(token.prior_config))
-        violations = admission_violations(radio, self._region, current, change)
+        # A rollback ignores safe-zone rate limits (it undoes a change) but never radar blocks.
+        violations = admission_violations(
+            radio, self._region, current, change, non_occupancy=self._non_occupancy.blocked(cmd.radio_id, now)
+        )
         if violations:
             return _Outcome(pb.REFUSED, current, current, "; ".join(violations))
         outcome = await self._drive(cmd.radio_id, current, change, pb.ROLLED_BACK)

@@ -20,6 +20,7 @@ from edge_agent.command_executor import CommandExecutor
 from edge_agent.command_journal import CommandJournal
 from edge_agent.link import ControllerLink, LinkSettings
 from edge_agent.local_audit import LocalAuditLog
+from edge_agent.non_occupancy import NonOccupancyTimers, radar_channels
 from edge_agent.outbox import Outbox, OutboxFull
 from edge_agent.policy_book import PolicyBook
 from edge_agent.rollback_tokens import RollbackTokenStore
@@ -80,6 +81,7 @@ class AgentRuntime:
         self.counters = AgentCounters()
         self._sampler = TelemetrySampler(hasher, settings.opted_out_clients)
         self._last_trigger: dict[str, str] = {}
+        self.non_occupancy = NonOccupancyTimers(db)
         self.executor = CommandExecutor(
             agent_id=settings.agent_id,
             region=settings.region,
@@ -87,6 +89,7 @@ class AgentRuntime:
             radios=self.radios,
             known_configs=self.configs,
             journal=CommandJournal(db),
+            non_occupancy=self.non_occupancy,
             tokens=RollbackTokenStore(db),
             policies=PolicyBook(db),
             audit=self.audit,
@@ -207,6 +210,9 @@ class AgentRuntime:
             channel=event.channel,
             metadata=dict(event.metadata),
         )
+        if event.type is EventType.DFS_RADAR:
+            channels, seconds = radar_channels(event.channel, event.metadata)
+            self.non_occupancy.block(event.radio_id, channels, event.timestamp + seconds)
         self.emit(pb.AgentMessage(message_id=event_id, event=msg))
         if event.type is EventType.CHANNEL_SWITCHED:
             self.executor.record_autonomous_move(event, self._last_trigger.get(event.radio_id, ""))

@@ -12,6 +12,7 @@ from drivers.sim.world import SimWorld
 from edge_agent.command_executor import CommandExecutor
 from edge_agent.command_journal import CommandJournal
 from edge_agent.local_audit import LocalAuditLog
+from edge_agent.non_occupancy import NonOccupancyTimers
 from edge_agent.policy_book import PolicyBook
 from edge_agent.rollback_tokens import RollbackTokenStore
 from rrm.clock import VirtualClock
@@ -35,6 +36,7 @@ def setup(tmp_path: Path) -> tuple[CommandExecutor, SimWorld, list[pb.AgentMessa
         radios={r.radio_id: r for r in driver.radios()},
         known_configs={r.radio_id: world.config(r.radio_id) for r in driver.radios()},
         journal=CommandJournal(db),
+        non_occupancy=NonOccupancyTimers(db),
         tokens=RollbackTokenStore(db),
         policies=PolicyBook(db),
         audit=LocalAuditLog(db),
