@@ -28,12 +28,11 @@ from controller.registry import AgentRegistry, AgentSession
 from rrm.clock import Clock
 from rrm.pki import AgentIdentity, PkiError, agent_identity
 from rrm.v1 import agent_link_pb2 as pb
-from rrm.wire_codec import ms
+from rrm.wire_codec import PROTOCOL_VERSION, ms
 
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = "rrm.v1.AgentLink"
-PROTOCOL_VERSION = 1
 DURABLE_BODIES = frozenset({"telemetry", "event", "action_report", "audit"})
 
 

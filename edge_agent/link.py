@@ -19,6 +19,7 @@ from enum import StrEnum
 
 import grpc
 
+from drivers.protocol import DriverError
 from edge_agent.backoff import ExponentialBackoff
 from edge_agent.outbox import Outbox
 from rrm.clock import Clock, WallClock
@@ -106,7 +107,7 @@ class ControllerLink:
             self.state = LinkState.CONNECTING
             try:
                 await self._session()
-            except (grpc.aio.AioRpcError, LinkError, TimeoutError, OSError) as exc:
+            except (grpc.aio.AioRpcError, LinkError, TimeoutError, OSError, DriverError) as exc:
                 self.last_error = _describe(exc)
                 log.warning("controller link to %s lost: %s", self.settings.target, self.last_error)
             finally:

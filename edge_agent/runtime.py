@@ -14,7 +14,7 @@ import sqlite3
 import uuid
 from dataclasses import dataclass, field
 
-from drivers.protocol import DriverEvent, RadioDriver, RadioInfo
+from drivers.protocol import DriverError, DriverEvent, RadioDriver, RadioInfo
 from edge_agent.backoff import ExponentialBackoff
 from edge_agent.command_executor import CommandExecutor
 from edge_agent.command_journal import CommandJournal
@@ -32,11 +32,9 @@ from radio_domain.regulatory import Region
 from rrm import __version__
 from rrm.clock import Clock
 from rrm.v1 import agent_link_pb2 as pb
-from rrm.wire_codec import descriptor_to_pb, event_type_to_pb, ms, severity_to_pb
+from rrm.wire_codec import PROTOCOL_VERSION, descriptor_to_pb, event_type_to_pb, ms, severity_to_pb
 
 log = logging.getLogger(__name__)
-
-PROTOCOL_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +53,7 @@ class AgentCounters:
     events: int = 0
     telemetry_batches: int = 0
     samples: int = 0
+    driver_errors: int = 0
     by_event_type: dict[str, int] = field(default_factory=dict)
 
 
@@ -109,6 +108,10 @@ class AgentRuntime:
             else None
         )
         self._tasks: list[asyncio.Task[None]] = []
+
+    def running_loops(self) -> list[str]:
+        """Names of the agent's activities still running (event-pump, telemetry, link)."""
+        return [task.get_name() for task in self._tasks if not task.done()]
 
     async def hello(self) -> pb.Hello:
         await self._refresh_configs()
@@ -189,11 +192,16 @@ class AgentRuntime:
     async def _telemetry_loop(self) -> None:
         while True:
             await self.clock.sleep(self.settings.telemetry_interval_s)
-            await self.sample_telemetry()
+            try:
+                await self.sample_telemetry()
+            except DriverError as exc:
+                self.counters.driver_errors += 1
+                log.warning("telemetry skipped this interval: %s", exc)
 
     async def _event_pump(self) -> None:
         async for event in self.driver.events():
             self.handle_event(event)
+        log.error("the %s driver's event stream ended; no more radio events until the agent restarts", self.driver.name)
 
     def handle_event(self, event: DriverEvent) -> None:
         """Record a driver event and do the local follow-up (reports of the AP's own moves)."""

@@ -19,6 +19,10 @@ _BAND_TO_PB = {Band.G2: pb.BAND_2G, Band.G5: pb.BAND_5G, Band.G6: pb.BAND_6G}
 _BAND_FROM_PB = {v: k for k, v in _BAND_TO_PB.items()}
 
 
+PROTOCOL_VERSION = 1
+"""The rrm.v1 minor revision this code speaks (Hello.protocol_version, Welcome.protocol_version)."""
+
+
 class WireError(ValueError):
     """A wire message does not carry what it must; the message names the field."""
 

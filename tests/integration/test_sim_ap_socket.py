@@ -75,3 +75,42 @@ async def test_a_lost_ap_is_a_typed_error_naming_the_socket(served: tuple[SimWor
     await driver.close()
     with pytest.raises(DriverUnavailable, match="closed"):
         await driver.state()
+
+
+async def test_an_agent_outlives_its_driver_failing(served: tuple[SimWorld, WorldRunner, Path], tmp_path: Path) -> None:
+    """A lost AP control socket costs telemetry intervals, counted and logged, not the agent."""
+    import asyncio
+
+    from edge_agent.runtime import AgentRuntime, AgentSettings
+    from radio_domain.identifiers import IdentifierHasher
+    from rrm.sqlite_files import open_database
+
+    world, _, socket = served
+    clock = VirtualClock(start=EPOCH)
+    driver = await SimRemoteDriver.connect(socket, ["ap-1"])
+    agent = AgentRuntime(
+        AgentSettings(agent_id="ap-1", region=world.region, telemetry_interval_s=10.0),
+        driver,
+        open_database(tmp_path / "agent.db"),
+        IdentifierHasher(b"k" * 16),
+        clock,
+        link_settings=None,
+    )
+    await agent.start()
+    await asyncio.sleep(0.01)  # let the loops start sleeping on the virtual clock
+    try:
+        for _ in range(3):
+            clock.advance(10.0)
+            for _ in range(20):
+                await asyncio.sleep(0.01)
+        assert agent.counters.telemetry_batches == 3
+        await driver.close()
+        for _ in range(2):
+            clock.advance(10.0)
+            for _ in range(20):
+                await asyncio.sleep(0.01)
+        assert agent.counters.driver_errors == 2
+        assert agent.counters.telemetry_batches == 3
+        assert "telemetry" in agent.running_loops()
+    finally:
+        await agent.stop()
