@@ -8,7 +8,6 @@ writes to the outbox, so it goes on unchanged while the controller is unreachabl
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 import uuid
@@ -130,18 +129,22 @@ class AgentRuntime:
 
     def emit(self, message: pb.AgentMessage) -> None:
         """Put a durable message in the outbox; a full outbox is logged and counted, never silent."""
+        self._report_refusals()
         try:
             self.outbox.put(message)
         except OutboxFull as exc:
             log.error("%s", exc)
             return
-        refused = self.outbox.take_refused_report() if self.outbox.has_room_for_durable() else 0
-        if refused:
-            self._emit_overflow(refused)
         if self.link is not None:
             self.link.wake()
 
-    def _emit_overflow(self, refused: int) -> None:
+    def _report_refusals(self) -> None:
+        """Once there is room again, say how many durable records the full outbox refused."""
+        if not self.outbox.has_room_for_durable():
+            return
+        refused = self.outbox.take_refused_report()
+        if not refused:
+            return
         event = pb.RadioEvent(
             event_id=uuid.uuid4().hex,
             type=pb.OUTBOX_OVERFLOW,
@@ -150,8 +153,7 @@ class AgentRuntime:
             confidence=1.0,
             metadata={"refused_durable_records": str(refused)},
         )
-        with contextlib.suppress(OutboxFull):
-            self.outbox.put(pb.AgentMessage(message_id=event.event_id, event=event))
+        self.outbox.put(pb.AgentMessage(message_id=event.event_id, event=event))
 
     async def start(self) -> None:
         """Read the radios' configs and start the local loops and the link."""
