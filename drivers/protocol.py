@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from radio_domain.events import EventType
@@ -30,6 +31,9 @@ class RadioCapabilities:
     reports_radar: bool = False
     reports_spectrum: bool = False
     can_steer_clients: bool = False
+    # The radio's own radar fallback list can be set (hostapd ``chanlist``): on radar the AP moves
+    # there by itself, in one CSA, before any agent could act (ARCHITECTURE.md "The radar path").
+    can_set_fallback_channels: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,10 @@ class ClientObservation:
     throughput_mbps: float
     retry_rate: float
     qoe: float | None = None
+    # What the client can do, where the AP knows it (association capabilities); True when unknown.
+    supports_dfs: bool = True
+    supports_6g: bool = True
+    supports_btm: bool = True  # answers 802.11v BSS transition management requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +90,8 @@ class RadioState:
     clients: tuple[ClientObservation, ...] = ()
     neighbors: tuple[NeighborObservation, ...] = ()
     non_wifi_duty: float = 0.0
+    # Clients that left the radio since it came up (a counter: the agent takes differences).
+    disassociations_total: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +105,12 @@ class DriverEvent:
     channel: int = 0
     config: RadioConfig | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+class SteeringOutcome(StrEnum):
+    MOVED = "moved"  # the client accepted the BSS transition request and roamed
+    REJECTED = "rejected"  # the client answered with a reject status
+    IGNORED = "ignored"  # no answer, or it stayed
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +166,20 @@ class RadioDriver(Protocol):
 
     def events(self) -> AsyncIterator[DriverEvent]:
         """Events as they happen; the iterator ends when the driver is closed."""
+        ...
+
+    async def steer_client(self, radio_id: str, client_id: str, target_radio_id: str) -> SteeringOutcome:
+        """Ask a client to roam to another radio (802.11v BSS transition management request).
+
+        Raises CapabilityRefused when the radio cannot steer (``can_steer_clients`` False).
+        """
+        ...
+
+    async def set_fallback_channels(self, radio_id: str, channels: Sequence[int]) -> None:
+        """Point the radio's own radar fallback at these channels, best first.
+
+        Raises CapabilityRefused when the radio has no such list (``can_set_fallback_channels`` False).
+        """
         ...
 
     async def close(self) -> None: ...

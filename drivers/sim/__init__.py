@@ -6,7 +6,7 @@ Modules, one idea each:
     propagation, spectrum, phy, airtime, medium, downlink, association, qoe: the radio physics
         (each cites the section of ../shared/facts/rf-model.md it follows).
     evaluation: one vectorised evaluation of the whole network.
-    sim_radio, dfs, world_layout, transmitter_table, world_happenings, world_events,
+    sim_radio, dfs, world_layout, transmitter_table, world_happenings, world_events, steering,
         radio_observation: the parts of the world.
     world: SimWorld, the world itself (pure, virtual time).
     driver, runner: SimDriver (drivers.protocol.RadioDriver) and WorldRunner (steps with a clock).

@@ -1,9 +1,10 @@
 """``rrm sim-ap``: a simulated building's APs behind a local control socket, like hostapd's.
 
 The world runs in real time in this process; each agent connects to the Unix socket, attaches to
-its APs, and then asks for state, applies changes and receives events (remote_codec.py). So an
-agent talks to simulated radios the way it would to real ones: over a control interface, from
-another process, without the simulator's numpy stack in its own memory.
+its APs, and then asks for state, applies changes, steers clients (op ``steer``), sets radar
+fallback channels (op ``fallback``) and receives events (remote_codec.py). So an agent talks to
+simulated radios the way it would to real ones: over a control interface, from another process,
+without the simulator's numpy stack in its own memory.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from drivers.sim.driver import SimDriver
 from drivers.sim.remote_codec import (
     JsonObject,
     change_from_json,
+    channels_from_json,
     error_to_json,
     event_to_json,
     radio_info_to_json,
     result_to_json,
     state_to_json,
+    steering_to_json,
 )
 from drivers.sim.runner import WorldRunner
 from drivers.sim.world import SimWorld
@@ -109,8 +112,18 @@ class SimApServer:
             if op == "apply":
                 result = await driver.apply(str(request["radio_id"]), change_from_json(request["change"]))
                 return {"id": request_id, "result": result_to_json(result)}
+            if op == "steer":
+                outcome = await driver.steer_client(
+                    str(request["radio_id"]), str(request["client_id"]), str(request["target_radio_id"])
+                )
+                return {"id": request_id} | steering_to_json(outcome)
+            if op == "fallback":
+                await driver.set_fallback_channels(str(request["radio_id"]), channels_from_json(request["channels"]))
+                return {"id": request_id}
             raise DriverError("", op, f"unknown operation {op!r}")
         except DriverError as exc:
             return {"id": request_id, "error": error_to_json(exc)}
-        except (ValueError, KeyError, TypeError) as exc:
+        except KeyError as exc:
+            return {"id": request_id, "error": {"type": "DriverError", "operation": op, "detail": f"missing {exc}"}}
+        except (ValueError, TypeError) as exc:
             return {"id": request_id, "error": {"type": "DriverError", "operation": op, "detail": str(exc)}}

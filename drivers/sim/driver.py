@@ -1,9 +1,11 @@
 """The simulated driver: drivers.protocol.RadioDriver over some APs of a shared SimWorld.
 
 Several drivers (one per edge agent) share one world; each sees and changes only its own APs'
-radios. Events reach a driver through ``publish``, which the world runner calls after each step;
-``events()`` yields them in order and ends once the driver is closed (after what was already
-queued). The queue is bounded: when nobody reads, the oldest events are dropped and counted.
+radios (a steering request goes from one of them, to any radio of the world, as a real BTM
+request may name another vendor's BSS). Events reach a driver through ``publish``, which the
+world runner calls after each step; ``events()`` yields them in order and ends once the driver
+is closed (after what was already queued). The queue is bounded: when nobody reads, the oldest
+events are dropped and counted.
 """
 
 from __future__ import annotations
@@ -13,7 +15,15 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator, Collection, Sequence
 
-from drivers.protocol import ApplyResult, CapabilityRefused, DriverEvent, DriverUnavailable, RadioInfo, RadioState
+from drivers.protocol import (
+    ApplyResult,
+    CapabilityRefused,
+    DriverEvent,
+    DriverUnavailable,
+    RadioInfo,
+    RadioState,
+    SteeringOutcome,
+)
 from drivers.sim.world import SimWorld
 from radio_domain.radio import ConfigChange
 
@@ -53,15 +63,17 @@ class SimDriver:
         return [self.world.radio_state(r.radio_id) for r in self._radios]
 
     async def apply(self, radio_id: str, change: ConfigChange) -> ApplyResult:
-        self._check_open("apply", radio_id)
-        if radio_id not in self._radio_ids:
-            raise CapabilityRefused(radio_id, "apply", f"radio is not managed by this driver (APs {list(self.ap_ids)})")
+        self._check_mine("apply", radio_id)
         return self.world.apply(radio_id, change)
 
-    def set_fallback_channels(self, radio_id: str, channels: Sequence[int]) -> None:
+    async def steer_client(self, radio_id: str, client_id: str, target_radio_id: str) -> SteeringOutcome:
+        """An 802.11v BSS transition request from one of our radios; the target may be any radio."""
+        self._check_mine("steer", radio_id)
+        return self.world.steer_client(radio_id, client_id, target_radio_id)
+
+    async def set_fallback_channels(self, radio_id: str, channels: Sequence[int]) -> None:
         """Point the radio's own radar fallback (hostapd ``chanlist``) at these channels."""
-        if radio_id not in self._radio_ids:
-            raise CapabilityRefused(radio_id, "set fallback channels", "radio is not managed by this driver")
+        self._check_mine("set fallback channels", radio_id)
         self.world.set_fallback_channels(radio_id, channels)
 
     def publish(self, events: Sequence[DriverEvent]) -> None:
@@ -94,6 +106,13 @@ class SimDriver:
     async def close(self) -> None:
         self._closed = True
         self._wakeup.set()
+
+    def _check_mine(self, operation: str, radio_id: str) -> None:
+        self._check_open(operation, radio_id)
+        if radio_id not in self._radio_ids:
+            raise CapabilityRefused(
+                radio_id, operation, f"radio is not managed by this driver (APs {list(self.ap_ids)})"
+            )
 
     def _check_open(self, operation: str, radio_id: str = "") -> None:
         if self._closed:

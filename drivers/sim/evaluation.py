@@ -1,7 +1,7 @@
 """One evaluation of the network: association, medium, airtime, service and QoE, all vectorised.
 
 Pipeline (each stage in its own module): the medium (who hears whom, non-Wi-Fi, medium.py) ->
-association (association.py) -> downlink SINR, MCS, PER and airtime need per client
+association over each client's bands (association.py) -> downlink SINR, MCS, PER and airtime need per client
 (downlink.py, using the previous evaluation's airtimes as interference weights) -> airtime
 shares over the contention graph (airtime.py) -> water-filling inside each BSS -> throughput,
 delay, loss (downlink.py) -> QoE (qoe.py).
@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from drivers.sim.airtime import BEACON_AIRTIME, share_airtime, water_fill
-from drivers.sim.association import associate
+from drivers.sim.association import associate, band_preference_db
 from drivers.sim.downlink import ClientLinks, ClientService, InterferenceInputs, downlink_links, serve_clients
 from drivers.sim.medium import MediumState, NonWifiSources, Transmitters, assess_medium
 from drivers.sim.propagation import frequency_term_db
@@ -36,7 +36,14 @@ class NetworkInputs:
     """Spectral overlap between transmitters (medium.spectral_overlap), cached by the caller."""
     site_loss_db: FloatArray
     client_loss_db: FloatArray
-    client_band: IntArray
+    client_bands: BoolArray
+    """(C, 3) the bands each client can use (world_layout.BAND_CODES columns)."""
+    client_dfs: BoolArray
+    """(C,) whether each client may use DFS channels."""
+    radio_dfs: BoolArray
+    """(R,) whether each radio's occupied channels need DFS."""
+    pinned: IntArray
+    """(C,) each client's steering target, −1 for none (association.py)."""
     client_present: BoolArray
     client_traffic: IntArray
     demand_mbps: FloatArray
@@ -78,12 +85,7 @@ def evaluate_network(
     tx = inputs.tx
     medium = assess_medium(tx, inputs.sources, inputs.site_loss_db, inputs.alpha)
     at_clients = received_at_clients(tx.tx_dbm, tx.site, tx.centre_mhz, inputs.client_loss_db)
-    eligible = (
-        (inputs.client_band[:, None] == tx.band[None, : tx.n_radios])
-        & tx.active[None, : tx.n_radios]
-        & inputs.client_present[:, None]
-    )
-    serving = associate(at_clients[:, : tx.n_radios], eligible, previous_serving)
+    serving = _associate(inputs, at_clients[:, : tx.n_radios], previous_serving)
     sources = inputs.sources
     heard = InterferenceInputs(
         tx_power_dbm=at_clients,
@@ -116,6 +118,21 @@ def evaluate_network(
         utilisation=np.minimum(1.0, airtime + busy),
         radio_per=_per_radio(serving, links.per, client_airtime, tx.n_radios),
     )
+
+
+def _associate(inputs: NetworkInputs, rssi_dbm: FloatArray, previous_serving: IntArray) -> IntArray:
+    """Association over every band a client can use, DFS-incapable clients off DFS radios."""
+    tx = inputs.tx
+    radio_band = tx.band[: tx.n_radios]
+    usable = (
+        inputs.client_bands[:, radio_band]
+        & tx.active[None, : tx.n_radios]
+        & inputs.client_present[:, None]
+        & (inputs.client_dfs[:, None] | ~inputs.radio_dfs[None, :])
+    )
+    multi_band = inputs.client_bands.sum(axis=1) > 1
+    bonus = band_preference_db(rssi_dbm, radio_band, multi_band)
+    return associate(rssi_dbm, usable, previous_serving, bonus, inputs.pinned)
 
 
 def _airtime_need(tx: Transmitters, links: ClientLinks) -> FloatArray:

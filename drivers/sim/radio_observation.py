@@ -4,8 +4,10 @@ Neighbours are the other managed radios on the same band that are on air and hea
 ≥ −85 dBm (beacons, any channel: the AP's off-channel scan), and the unmanaged neighbour BSSs heard
 as strongly, reported with a BSSID-like id. Client SNR is RSSI over the thermal noise floor
 (rf-model.md section 2), as an AP estimates it; retry rate and packet error rate are the link's
-PER (every errored frame is retried). A radio that is off air (failed, in CAC) reports no
-channel use and no clients.
+PER (every errored frame is retried); each client's capabilities (DFS, 6 GHz, BTM) are what it
+announced when it associated. A radio that is off air (failed, in CAC) reports no channel use and
+no clients; ``disassociations_total`` counts every client that left the radio since the world
+started (the world counts them at each step).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from drivers.sim.phy import noise_floor_dbm
 from drivers.sim.scenario_model import Interferer
 from drivers.sim.sim_radio import SimRadio
 from drivers.sim.transmitter_table import neighbour_channel
+from drivers.sim.world_layout import BAND_CODES, ClientTable
+from radio_domain.radio import Band
 
 NEIGHBOR_REPORT_DBM = -85.0
 
@@ -35,7 +39,7 @@ def observe_radio(
     neighbours: Sequence[Interferer],
     neighbour_indices: Sequence[int],
     metrics: NetworkMetrics,
-    client_ids: Sequence[str],
+    clients: ClientTable,
     timestamp: float,
 ) -> RadioState:
     """The RadioState of radios[index] from the last evaluation."""
@@ -53,25 +57,28 @@ def observe_radio(
         tx_airtime=float(metrics.airtime[index]) if on_air else 0.0,
         retry_rate=float(metrics.radio_per[index]) if on_air else 0.0,
         packet_error_rate=float(metrics.radio_per[index]) if on_air else 0.0,
-        clients=_clients(index, metrics, client_ids, noise) if on_air else (),
+        clients=_clients(index, metrics, clients, noise) if on_air else (),
         neighbors=() if radio.failed else _neighbours(index, radios, neighbours, neighbour_indices, metrics),
         non_wifi_duty=float(metrics.medium.nonwifi_duty[index]) if not radio.failed else 0.0,
+        disassociations_total=radio.disassociations,
     )
 
 
-def _clients(
-    index: int, metrics: NetworkMetrics, client_ids: Sequence[str], noise: float
-) -> tuple[ClientObservation, ...]:
+def _clients(index: int, metrics: NetworkMetrics, clients: ClientTable, noise: float) -> tuple[ClientObservation, ...]:
     links, service = metrics.links, metrics.service
+    g6 = BAND_CODES[Band.G6]
     return tuple(
         ClientObservation(
-            client_id=client_ids[int(c)],
+            client_id=clients.ids[int(c)],
             rssi_dbm=round(float(links.rssi_dbm[c]), 2),
             snr_db=round(float(links.rssi_dbm[c]) - noise, 2),
             tx_rate_mbps=float(links.rate_mbps[c]),
             throughput_mbps=round(float(service.throughput_mbps[c]), 3),
             retry_rate=round(float(links.per[c]), 4),
             qoe=round(float(metrics.qoe[c]), 4),
+            supports_dfs=bool(clients.supports_dfs[c]),
+            supports_6g=bool(clients.bands[c, g6]),
+            supports_btm=bool(clients.supports_btm[c]),
         )
         for c in np.flatnonzero((links.serving == index) & metrics.present)
     )

@@ -1,9 +1,10 @@
 """The JSON shapes of the simulated AP's control socket (``rrm sim-ap``), both directions.
 
-One JSON object per line. Requests carry an ``id`` and an ``op``; replies carry the same ``id``
-and either a result or an ``error`` naming the typed driver error; events arrive unasked as
-``{"event": ...}``. Like hostapd's control interface: request + reply, and events interleaved.
-Kept free of numpy so that an agent talking to a simulated AP stays small.
+One JSON object per line. Requests carry an ``id`` and an ``op`` (attach, state, apply, steer,
+fallback: ap_server.py); replies carry the same ``id`` and either a result or an ``error``
+naming the typed driver error; events arrive unasked as ``{"event": ...}``. Like hostapd's
+control interface: request + reply, and events interleaved. Kept free of numpy so that an agent
+talking to a simulated AP stays small.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from drivers.protocol import (
     RadioCapabilities,
     RadioInfo,
     RadioState,
+    SteeringOutcome,
 )
 from radio_domain.events import EventType
 from radio_domain.radio import Band, ConfigChange, RadioConfig
@@ -78,9 +80,26 @@ def state_from_json(data: JsonObject) -> RadioState:
         tx_airtime=float(data["tx_airtime"]),
         retry_rate=float(data["retry_rate"]),
         packet_error_rate=float(data["packet_error_rate"]),
-        clients=tuple(ClientObservation(**c) for c in data["clients"]),
+        clients=tuple(_client_from_json(c) for c in data["clients"]),
         neighbors=tuple(NeighborObservation(**n) for n in data["neighbors"]),
         non_wifi_duty=float(data["non_wifi_duty"]),
+        disassociations_total=int(data["disassociations_total"]),
+    )
+
+
+def _client_from_json(data: JsonObject) -> ClientObservation:
+    qoe = data["qoe"]
+    return ClientObservation(
+        client_id=str(data["client_id"]),
+        rssi_dbm=float(data["rssi_dbm"]),
+        snr_db=float(data["snr_db"]),
+        tx_rate_mbps=float(data["tx_rate_mbps"]),
+        throughput_mbps=float(data["throughput_mbps"]),
+        retry_rate=float(data["retry_rate"]),
+        qoe=None if qoe is None else float(qoe),
+        supports_dfs=bool(data["supports_dfs"]),
+        supports_6g=bool(data["supports_6g"]),
+        supports_btm=bool(data["supports_btm"]),
     )
 
 
@@ -126,6 +145,21 @@ def result_to_json(result: ApplyResult) -> JsonObject:
 
 def result_from_json(data: JsonObject) -> ApplyResult:
     return ApplyResult(data["radio_id"], config_from_json(data["before"]), config_from_json(data["after"]))
+
+
+def steering_to_json(outcome: SteeringOutcome) -> JsonObject:
+    return {"outcome": outcome.value}
+
+
+def steering_from_json(data: JsonObject) -> SteeringOutcome:
+    return SteeringOutcome(data["outcome"])
+
+
+def channels_from_json(value: object) -> list[int]:
+    """A list of channel numbers (integers, not booleans); ValueError otherwise."""
+    if not isinstance(value, list) or any(isinstance(c, bool) or not isinstance(c, int) for c in value):
+        raise ValueError(f"channels must be a list of integers, got {value!r}")
+    return [int(c) for c in value]
 
 
 def error_to_json(error: DriverError) -> JsonObject:

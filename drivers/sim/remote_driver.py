@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
-from drivers.protocol import ApplyResult, DriverEvent, DriverUnavailable, RadioInfo, RadioState
+from drivers.protocol import ApplyResult, DriverEvent, DriverUnavailable, RadioInfo, RadioState, SteeringOutcome
 from drivers.sim.remote_codec import (
     change_to_json,
     error_from_json,
@@ -23,6 +23,7 @@ from drivers.sim.remote_codec import (
     radio_info_from_json,
     result_from_json,
     state_from_json,
+    steering_from_json,
 )
 from radio_domain.radio import ConfigChange
 
@@ -76,6 +77,13 @@ class SimRemoteDriver:
     async def apply(self, radio_id: str, change: ConfigChange) -> ApplyResult:
         reply = await self._request("apply", radio_id=radio_id, change=change_to_json(change))
         return result_from_json(reply["result"])
+
+    async def steer_client(self, radio_id: str, client_id: str, target_radio_id: str) -> SteeringOutcome:
+        reply = await self._request("steer", radio_id=radio_id, client_id=client_id, target_radio_id=target_radio_id)
+        return steering_from_json(reply)
+
+    async def set_fallback_channels(self, radio_id: str, channels: Sequence[int]) -> None:
+        await self._request("fallback", radio_id=radio_id, channels=[int(c) for c in channels])
 
     async def events(self) -> AsyncIterator[DriverEvent]:
         while (item := await self._events.get()) is not _END:

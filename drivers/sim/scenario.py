@@ -6,7 +6,7 @@ Format (JSON, or YAML for .yaml/.yml), ``"format": "rrm-scenario", "version": 1`
      "area_m": [w, h], "duration_s": 1800,
      "walls": [{"x1", "y1", "x2", "y2", "loss_db"}],
      "aps": [{"id", "x", "y", "radios": [{"band": "2g"|"5g"|"6g", "channel", "width_mhz", "tx_power_dbm"}]}],
-     "clients": [{"id", "x", "y", "band", "demand_mbps"}],
+     "clients": [{"id", "x", "y", "band", "demand_mbps", "bands"?, "supports_dfs"?, "supports_btm"?}],
      "interferers": [{"kind": "microwave"|"video_camera"|"radar"|"neighbor_bss", "x", "y", "freq_mhz",
                       "duty_cycle", "start_s", "stop_s"}]}
 
@@ -25,7 +25,15 @@ Optional keys and their defaults:
         (all keys but ``floor`` required).
     per AP, client, wall, interferer: ``floor`` (0; 0 ≤ floor < floors).
     per radio: ``obss_pd_dbm`` (−82, i.e. spatial reuse off; −82..−62).
-    per client: ``traffic``: ``best_effort`` | ``video`` | ``voice`` (best_effort).
+    per client: ``traffic``: ``best_effort`` | ``video`` | ``voice`` (best_effort);
+        ``bands``: every band the client can use, e.g. ``["2g", "5g"]`` ([its ``band``]; ``band``
+        must be one of them, the others need not be served). The client joins the best radio
+        over all its bands (drivers.sim.association: strongest beacon, 3 dB hysteresis, a
+        preference for 5 and 6 GHz while the link there is good);
+        ``supports_dfs`` (true): false for a legacy client that cannot use DFS channels, which
+        never joins a radio whose occupied channels need DFS (it goes elsewhere or is unserved);
+        ``supports_btm`` (true): whether it answers 802.11v BSS transition management requests
+        (steering; drivers.sim.steering).
     per interferer: ``duty_cycle``, ``power_dbm`` (EIRP) and ``bandwidth_mhz`` with defaults per
         kind (microwave 0.5 / 15 dBm / 20 MHz; video_camera 1.0 / 15 dBm / 18 MHz; radar
         0.001 / 40 dBm / 1 MHz; neighbor_bss 0.3 / 20 dBm / 20 MHz, rf-model.md section 7);

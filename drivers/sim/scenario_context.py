@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from drivers.sim.scenario_fields import Problems, join, read_choice, read_int, read_number
+from drivers.sim.scenario_fields import Problems, join, read_choice, read_int, read_number, type_name
 from radio_domain.radio import Band
 from radio_domain.regulatory import Region
 
@@ -47,6 +47,40 @@ def read_served_band(obj: Mapping[str, object], path: str, ctx: ParseContext) ->
         ctx.problems.add(join(path, "band"), f"no AP has a {band.value} radio (served bands: {served})")
         return None
     return band
+
+
+def read_client_bands(
+    obj: Mapping[str, object], path: str, ctx: ParseContext, band: Band | None
+) -> tuple[Band, ...] | None:
+    """``bands``: distinct bands, at least one, including the client's ``band``; (band,) when absent.
+
+    A band no AP serves is allowed (a 6 GHz phone in a building without 6 GHz radios).
+    """
+    if "bands" not in obj:
+        return None if band is None else (band,)
+    value = obj["bands"]
+    where = join(path, "bands")
+    allowed = ", ".join(b.value for b in Band)
+    if not isinstance(value, list):
+        ctx.problems.add(where, f"expected a list of bands ({allowed}), got {type_name(value)}")
+        return None
+    if not value:
+        ctx.problems.add(where, "a client needs at least one band")
+        return None
+    bands: list[Band] = []
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or item not in {b.value for b in Band}:
+            ctx.problems.add(join(where, i), f"{item!r} is not one of {allowed}")
+            return None
+        if Band(item) in bands:
+            ctx.problems.add(join(where, i), f"{item} is listed twice")
+            return None
+        bands.append(Band(item))
+    if band is not None and band not in bands:
+        listed = ", ".join(b.value for b in bands)
+        ctx.problems.add(where, f"the client's band {band.value} must be one of its bands ({listed})")
+        return None
+    return tuple(bands)
 
 
 def read_times(obj: Mapping[str, object], path: str, ctx: ParseContext, required: bool) -> tuple[float, float] | None:

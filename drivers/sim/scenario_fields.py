@@ -155,6 +155,17 @@ def read_string(
     return value
 
 
+def read_bool(obj: Mapping[str, object], key: str, path: str, problems: Problems, default: bool) -> bool | None:
+    """A boolean (true/false, not 0/1 or "yes"); optional, ``default`` when absent."""
+    if key not in obj:
+        return default
+    value = obj[key]
+    if not isinstance(value, bool):
+        problems.add(join(path, key), f"expected true or false, got {type_name(value)}")
+        return None
+    return value
+
+
 def read_choice(
     obj: Mapping[str, object], key: str, path: str, problems: Problems, choices: type[E], default: E | None = None
 ) -> E | None:

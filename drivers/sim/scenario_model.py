@@ -67,6 +67,9 @@ class AccessPoint:
 
 @dataclass(frozen=True, slots=True)
 class Client:
+    """A client station. ``band`` is the band it is listed on; ``bands`` every band it can use
+    (empty means just ``band``, see ``usable_bands``)."""
+
     id: str
     x: float
     y: float
@@ -74,6 +77,13 @@ class Client:
     demand_mbps: float
     floor: int = 0
     traffic: TrafficClass = TrafficClass.BEST_EFFORT
+    bands: tuple[Band, ...] = ()
+    supports_dfs: bool = True
+    supports_btm: bool = True
+
+    @property
+    def usable_bands(self) -> tuple[Band, ...]:
+        return self.bands or (self.band,)
 
 
 @dataclass(frozen=True, slots=True)

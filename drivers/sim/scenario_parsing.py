@@ -4,17 +4,25 @@ Checks, each reported with the field path: unknown keys, missing keys, wrong typ
 version; region; channel, width and tx power legal for the band and region (asked of
 radio_domain.regulatory; tx power also within 1..23 dBm, the simulated hardware); OBSS-PD within
 −82..−62; positions inside area_m and floors within ``floors``; demand ≥ 0; unique ids; one radio
-per band per AP; a client band some AP serves. Interferers and events: scenario_timeline.
+per band per AP; a client band some AP serves; client ``bands`` distinct and including ``band``,
+capability flags booleans. Interferers and events: scenario_timeline.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from drivers.sim.scenario_context import ParseContext, read_floor, read_position, read_served_band
+from drivers.sim.scenario_context import (
+    ParseContext,
+    read_client_bands,
+    read_floor,
+    read_position,
+    read_served_band,
+)
 from drivers.sim.scenario_fields import (
     Problems,
     join,
+    read_bool,
     read_choice,
     read_int,
     read_list,
@@ -229,18 +237,24 @@ def _radio_is_legal(band: Band, channel: int, width: int, tx: float, path: str, 
 
 def _client(value: object, path: str, ctx: ParseContext) -> Client | None:
     p = ctx.problems
-    obj = read_object(value, path, p, ("id", "x", "y", "band", "demand_mbps"), ("floor", "traffic"))
+    optional = ("floor", "traffic", "bands", "supports_dfs", "supports_btm")
+    obj = read_object(value, path, p, ("id", "x", "y", "band", "demand_mbps"), optional)
     if obj is None:
         return None
     client_id = read_string(obj, "id", path, p)
     pos = read_position(obj, path, ctx)
     floor = read_floor(obj, path, ctx)
     band = read_served_band(obj, path, ctx)
+    bands = read_client_bands(obj, path, ctx, band)
     demand = read_number(obj, "demand_mbps", path, p, minimum=0.0)
     traffic = read_choice(obj, "traffic", path, p, TrafficClass, TrafficClass.BEST_EFFORT)
-    if client_id is None or pos is None or floor is None or band is None or demand is None or traffic is None:
+    dfs = read_bool(obj, "supports_dfs", path, p, True)
+    btm = read_bool(obj, "supports_btm", path, p, True)
+    if client_id is None or pos is None or floor is None or band is None or bands is None or demand is None:
         return None
-    return Client(client_id, pos[0], pos[1], band, demand, floor, traffic)
+    if traffic is None or dfs is None or btm is None:
+        return None
+    return Client(client_id, pos[0], pos[1], band, demand, floor, traffic, bands, dfs, btm)
 
 
 def _check_unique(ids: list[str | None], path: str, what: str, problems: Problems) -> None:

@@ -38,6 +38,8 @@ class SimRadio:
     cac_until: float | None = None
     fallback: tuple[int, ...] = ()
     dfs: DfsMemory = field(default_factory=DfsMemory)
+    disassociations: int = 0
+    """Clients that left this radio since the world started (RadioState.disassociations_total)."""
 
     @property
     def operating(self) -> bool:
@@ -74,6 +76,7 @@ def radio_capabilities(region: Region, band: Band) -> RadioCapabilities:
         reports_radar=band is Band.G5,
         reports_spectrum=True,
         can_steer_clients=True,
+        can_set_fallback_channels=band is Band.G5,
     )
 
 

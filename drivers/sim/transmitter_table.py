@@ -33,6 +33,18 @@ def radio_spectrum(region: Region, band: Band, channel: int, width_mhz: int) -> 
     return regulatory.center_mhz(band, channel), low, high
 
 
+@lru_cache(maxsize=4096)
+def _needs_dfs(region: Region, band: Band, channel: int, width_mhz: int) -> bool:
+    return regulatory.needs_dfs(region, band, channel, width_mhz)
+
+
+def radios_on_dfs(region: Region, radios: Sequence[SimRadio]) -> NDArray[np.bool_]:
+    """(R,) whether each radio's configured occupied channels need DFS (regulatory.needs_dfs)."""
+    return np.array(
+        [_needs_dfs(region, r.band, r.setting.channel, r.setting.width_mhz) for r in radios], dtype=np.bool_
+    )
+
+
 def neighbour_channel(item: Interferer) -> tuple[int, int]:
     """(primary channel, width) of an unmanaged neighbour BSS from its centre frequency."""
     band = band_of_frequency(item.freq_mhz)

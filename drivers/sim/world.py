@@ -2,12 +2,20 @@
 
 Pure: no asyncio, no wall clock. World time ``t`` (seconds since start) maps to timestamps
 ``epoch + t``. ``step(dt)`` advances time, runs what the scenario schedules (radio failures,
-density spikes, interferers, radar), finishes CACs, re-associates clients and recomputes every
-metric (evaluation.py). ``apply`` changes a radio like a real AP would (sim_radio.py, dfs.py).
+density spikes, interferers, radar), finishes CACs, re-associates clients, counts the clients
+that left each radio, and recomputes every metric (evaluation.py). ``apply`` changes a radio
+like a real AP would (sim_radio.py, dfs.py); ``steer_client`` sends an 802.11v BSS transition
+request (steering.py); ``trigger_radar`` makes a radio detect radar now (world_happenings.py).
+
+Between steps the world's clients stay where the last step put them: a config change, a steer or
+a radar move takes effect on the clients at the next ``step``, and so do the disassociations it
+causes. Events that happen between steps (apply's CAC_STARTED, trigger_radar's events) are
+returned by the next ``step`` along with that step's own, so the runner hands them to drivers.
 
 Determinism: every random draw (shadowing, spike positions, demand noise, radar landing
-channels) comes from one numpy Generator seeded with the scenario seed, so the same scenario and
-the same sequence of apply/step calls give identical states.
+channels, clients' answers to steering) comes from one numpy Generator seeded with the scenario
+seed, so the same scenario and the same sequence of apply, steer_client, trigger_radar and step
+calls give identical states.
 """
 
 from __future__ import annotations
@@ -18,17 +26,29 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from drivers.protocol import ApplyResult, DriverEvent, DriverUnavailable, RadioInfo, RadioState
+from drivers.protocol import (
+    ApplyResult,
+    CapabilityRefused,
+    ChangeRejected,
+    DriverEvent,
+    DriverUnavailable,
+    RadioInfo,
+    RadioState,
+    SteeringOutcome,
+)
+from drivers.sim.association import IntArray, departures
 from drivers.sim.evaluation import NetworkInputs, NetworkMetrics, evaluate_network
 from drivers.sim.medium import spectral_overlap
 from drivers.sim.radio_observation import observe_radio
 from drivers.sim.scenario_model import InterfererKind, Scenario
 from drivers.sim.sim_radio import SimRadio, check_target, radio_capabilities
-from drivers.sim.transmitter_table import non_wifi_sources, transmitters
+from drivers.sim.steering import STEERING_PIN_S, SteeringPins, answer_btm_request
+from drivers.sim.transmitter_table import non_wifi_sources, radios_on_dfs, transmitters
 from drivers.sim.world_events import EventFactory, burst_events, spike_events
 from drivers.sim.world_happenings import ScheduledHappenings, enter_channel
 from drivers.sim.world_layout import build_layout, interferer_indices
-from radio_domain.radio import ConfigChange, RadioConfig, make_radio_id
+from radio_domain import regulatory
+from radio_domain.radio import Band, ConfigChange, RadioConfig, make_radio_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +110,12 @@ class SimWorld:
         self._serving = np.full(n_clients, -1, dtype=np.int64)
         self._airtime = np.zeros(len(self._radios) + len(self._neighbour_ix))
         self._backlog = np.zeros(n_clients)
+        self._pins = SteeringPins.none(n_clients)
         self._alpha_key = b""
         self._alpha = np.zeros((0, 0))
-        self._metrics = self._evaluate(0.0)
-        self._metrics = self._evaluate(0.0)  # a second pass settles the interference weights
+        unpinned = self._pins.active(0.0)
+        self._metrics = self._evaluate(0.0, unpinned)
+        self._metrics = self._evaluate(0.0, unpinned)  # a second pass settles the interference weights
         self._affecting = np.zeros((len(self._radios), len(self._source_ix)), dtype=np.bool_)
         self._spike_counts = self._count_spike_clients()
 
@@ -140,7 +162,7 @@ class SimWorld:
             raise DriverUnavailable(radio_id, "state", "no such radio in this world")
         neighbours = [self.scenario.interferers[i] for i in self._neighbour_ix]
         return observe_radio(
-            index, self._radios, neighbours, self._neighbour_ix, self._metrics, self._layout.clients.ids, self.timestamp
+            index, self._radios, neighbours, self._neighbour_ix, self._metrics, self._layout.clients, self.timestamp
         )
 
     def client_qoe(self) -> dict[str, float]:
@@ -187,8 +209,66 @@ class SimWorld:
     # ----- actions ---------------------------------------------------------------------------
 
     def set_fallback_channels(self, radio_id: str, channels: Sequence[int]) -> None:
-        """Where the radio goes when radar hits, in order (hostapd's ``chanlist``)."""
-        self.radio(radio_id).fallback = tuple(int(c) for c in channels)
+        """Where the radio goes when radar hits, best first (hostapd's ``chanlist``; dfs.py).
+
+        Raises CapabilityRefused on a radio that is not 5 GHz (no radar, no list),
+        ChangeRejected for a channel that is not legal on the band in the region (nothing changes).
+        """
+        radio = self.radio(radio_id)
+        if radio.band is not Band.G5:
+            raise CapabilityRefused(radio_id, "set fallback channels", "only a 5 GHz radio has a radar fallback list")
+        wanted = tuple(int(c) for c in channels)
+        illegal = [c for c in wanted if c not in regulatory.channels(self.region, radio.band)]
+        if illegal:
+            raise ChangeRejected(
+                radio_id,
+                "set fallback channels",
+                f"channels {illegal} are not legal 5g channels in {self.region.value}",
+            )
+        radio.fallback = wanted
+
+    def steer_client(self, radio_id: str, client_id: str, target_radio_id: str) -> SteeringOutcome:
+        """Ask a client of ``radio_id`` to roam to ``target_radio_id`` (802.11v BTM, steering.py).
+
+        A client that answers MOVED roams at the next step and is pinned there for 120 s.
+
+        Raises:
+            DriverUnavailable: ``radio_id`` is unknown or has failed.
+            ChangeRejected: the client is not associated with ``radio_id`` (as of the last step),
+                or the target is ``radio_id`` itself or does not exist; each names the client.
+        """
+        radio = self.radio(radio_id)
+        if radio.failed:
+            raise DriverUnavailable(radio_id, "steer", "the radio has failed and does not answer")
+        i = self._client_index.get(client_id)
+        source = self._index[radio_id]
+        if i is None or not radio.operating or int(self._metrics.links.serving[i]) != source:
+            raise ChangeRejected(radio_id, "steer", f"client {client_id!r} is not associated with this radio")
+        target = self._index.get(target_radio_id)
+        if target is None or target == source:
+            why = "does not exist" if target is None else "is the radio it is on"
+            raise ChangeRejected(radio_id, "steer", f"client {client_id!r}: target radio {target_radio_id!r} {why}")
+        loss = float(self._layout.client_loss_db[self._radios[target].ap_index, i])
+        outcome = answer_btm_request(self.region, i, self._layout.clients, self._radios[target], loss, self._rng)
+        if outcome is SteeringOutcome.MOVED:
+            self._pins.pin(i, target, self.time + STEERING_PIN_S)
+        return outcome
+
+    def trigger_radar(self, radio_id: str) -> list[DriverEvent]:
+        """Radar detected now on the radio's channel (mac80211_hwsim's ``dfs_simulate_radar``).
+
+        Runs the scenario radar's path (world_happenings.py): NOP, DFS_RADAR, the AP's own move to
+        its fallback list or a random non-DFS channel, CHANNEL_SWITCHED, CAC_STARTED if it lands
+        on an uncleared DFS channel. Returns those events; the next ``step`` returns them again
+        with its own, so a WorldRunner publishes them to the drivers.
+
+        Raises:
+            DriverUnavailable: unknown or failed radio.
+            ChangeRejected: the radio is not on a DFS channel.
+        """
+        events = self._happenings.simulated_radar(self.radio(radio_id), self.time)
+        self._pending += events
+        return events
 
     def apply(self, radio_id: str, change: ConfigChange) -> ApplyResult:
         """Change a radio like a real AP would; raises the typed refusals of drivers.protocol."""
@@ -219,7 +299,9 @@ class SimWorld:
         events += self._happenings.radar(t0, self.time)
         events += self._happenings.cac_completions(self.time)
         self._vary_demand()
-        self._metrics = self._evaluate(dt)
+        before = self._serving
+        self._metrics = self._evaluate(dt, self._pins.active(t0))  # the pins that held when the step began
+        self._count_departures(before, self._metrics.links.serving)
         affecting = self._metrics.medium.detects_nonwifi[: len(self._radios)] & self._operating()[:, None]
         sources = [self.scenario.interferers[i] for i in self._source_ix]
         events += burst_events(self._events, self._radios, sources, affecting & ~self._affecting, self._metrics.medium)
@@ -241,12 +323,19 @@ class SimWorld:
             noise = self._rng.normal(0.0, sigma, base.size)
             self._demand = base * np.exp(noise - 0.5 * sigma * sigma)
 
+    def _count_departures(self, before: IntArray, after: IntArray) -> None:
+        """Add the clients that left each radio to its counter; drop the pins that are done."""
+        left = departures(before, after, len(self._radios))
+        for r in np.flatnonzero(left):
+            self._radios[int(r)].disassociations += int(left[r])
+        self._pins.settle(after, self.time)
+
     def _count_spike_clients(self) -> np.ndarray[tuple[int], np.dtype[np.int64]]:
         spike = (self._layout.clients.spike >= 0) & (self._metrics.links.serving >= 0)
         serving = self._metrics.links.serving[spike]
         return np.bincount(serving, minlength=len(self._radios)).astype(np.int64)
 
-    def _evaluate(self, dt: float) -> NetworkMetrics:
+    def _evaluate(self, dt: float, pinned: IntArray) -> NetworkMetrics:
         neighbours = [self.scenario.interferers[i] for i in self._neighbour_ix]
         tx = transmitters(self.region, self._radios, neighbours, self._neighbour_sites, self.time)
         key = tx.primary_mhz.tobytes() + tx.width_mhz.tobytes() + tx.low_mhz.tobytes()
@@ -262,7 +351,10 @@ class SimWorld:
             alpha=self._alpha,
             site_loss_db=self._layout.site_loss_db,
             client_loss_db=self._layout.client_loss_db,
-            client_band=clients.band,
+            client_bands=clients.bands,
+            client_dfs=clients.supports_dfs,
+            radio_dfs=radios_on_dfs(self.region, self._radios),
+            pinned=pinned,
             client_present=clients.present(self.time),
             client_traffic=clients.traffic,
             demand_mbps=self._demand,

@@ -7,7 +7,8 @@ rf-model.md section 7), detects it: every 20 MHz channel of its bonding group en
 non-occupancy period, it reports DFS_RADAR, then moves at once like hostapd's CSA (dfs.py chooses
 where, narrowing the width if needed, lowering tx power to the landing channel's limit), reports
 CHANNEL_SWITCHED with reason=radar, and starts a CAC if the landing channel is DFS and uncleared.
-Radar during a CAC aborts it the same way.
+Radar during a CAC aborts it the same way. ``simulated_radar`` runs the same path on demand (the
+test hook mac80211_hwsim offers as ``dfs_simulate_radar``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import replace
 import numpy as np
 from numpy.typing import NDArray
 
-from drivers.protocol import DriverEvent
+from drivers.protocol import ChangeRejected, DriverEvent, DriverUnavailable
 from drivers.sim.dfs import choose_radar_landing, needs_cac
 from drivers.sim.propagation import frequency_term_db
 from drivers.sim.scenario_model import Interferer, InterfererKind, RadioFailure, Scenario
@@ -104,10 +105,33 @@ class ScheduledHappenings:
                 )
                 rssi = float(level[radio.ap_index])
                 if low <= item.freq_mhz <= high and rssi >= RADAR_DETECT_DBM:
-                    events += self._radar_hit(radio, item, rssi, t1)
+                    events += self._radar_hit(radio, t1, {"freq_mhz": f"{item.freq_mhz:g}", "rssi_dbm": f"{rssi:.1f}"})
         return events
 
-    def _radar_hit(self, radio: SimRadio, item: Interferer, rssi: float, now: float) -> list[DriverEvent]:
+    def simulated_radar(self, radio: SimRadio, now: float) -> list[DriverEvent]:
+        """Radar on the radio's channel at ``now``, like mac80211_hwsim's ``dfs_simulate_radar``:
+        the same detection, NOP and move as a scenario radar. The event says ``simulated=true`` and
+        the frequency of the first DFS channel the radio occupies.
+
+        Raises:
+            DriverUnavailable: the radio has failed.
+            ChangeRejected: the radio's channels need no DFS, so it does no radar detection.
+        """
+        if radio.failed:
+            raise DriverUnavailable(radio.radio_id, "trigger radar", "the radio has failed and does not answer")
+        group = radio.group(self._region)
+        dfs = [c for c in group if regulatory.needs_dfs(self._region, radio.band, c, 20)]
+        if not dfs:
+            s = radio.setting
+            raise ChangeRejected(
+                radio.radio_id,
+                "trigger radar",
+                f"channel {s.channel} at {s.width_mhz} MHz needs no DFS; the radio does no radar detection there",
+            )
+        freq = regulatory.center_mhz(radio.band, dfs[0])
+        return self._radar_hit(radio, now, {"freq_mhz": f"{freq:g}", "simulated": "true"})
+
+    def _radar_hit(self, radio: SimRadio, now: float, detection: dict[str, str]) -> list[DriverEvent]:
         group = radio.group(self._region)
         during_cac = radio.cac_until is not None
         radio.dfs.mark_radar(group, now)
@@ -115,9 +139,8 @@ class ScheduledHappenings:
             self._factory.make(
                 radio,
                 EventType.DFS_RADAR,
-                metadata={
-                    "freq_mhz": f"{item.freq_mhz:g}",
-                    "rssi_dbm": f"{rssi:.1f}",
+                metadata=detection
+                | {
                     "nop_channels": ",".join(str(c) for c in group),
                     "nop_s": f"{regulatory.NOP_SECONDS:g}",
                     "during_cac": str(during_cac).lower(),

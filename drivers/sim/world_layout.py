@@ -1,10 +1,11 @@
 """The fixed part of a world, computed once from the scenario: who stands where, and path losses.
 
 Sites are the APs followed by the interferers (a neighbour BSS's AP, a microwave oven, a radar);
-clients are the scenario's clients followed by the temporary clients of density spikes, which are
-placed at construction (uniformly within 5 m of the spike's centre) and are present only during
-their spike. Path loss between sites and from sites to clients is computed once (propagation.py,
-rf-model.md 1.1); shadowing is drawn once per (site, node) pair from the world's generator.
+clients are the scenario's clients followed by the temporary clients of density spikes (one
+band, DFS- and BTM-capable), which are placed at construction (uniformly within 5 m of the
+spike's centre) and are present only during their spike. Path loss between sites and from sites
+to clients is computed once (propagation.py, rf-model.md 1.1); shadowing is drawn once per
+(site, node) pair from the world's generator.
 """
 
 from __future__ import annotations
@@ -45,7 +46,10 @@ class ClientTable:
     """Every client the world may hold, scenario clients first."""
 
     ids: tuple[str, ...]
-    band: IntArray
+    bands: BoolArray
+    """(C, 3) whether each client can use each band (columns by BAND_CODES)."""
+    supports_dfs: BoolArray
+    supports_btm: BoolArray
     base_demand_mbps: FloatArray
     traffic: IntArray
     spike: IntArray
@@ -108,16 +112,18 @@ def build_layout(scenario: Scenario, rng: np.random.Generator) -> WorldLayout:
     site_loss = geometric_loss_db(sites, sites, walls, scenario.floor_height_m) + shadow[:, :n_sites]
     client_loss = geometric_loss_db(sites, clients, walls, scenario.floor_height_m) + shadow[:, n_sites:]
     base = scenario.clients
+    usable = [c.usable_bands for c in base] + [(m[2].band,) for m in spike_members]
+    n_spike = len(spike_members)
     table = ClientTable(
         ids=tuple(c.id for c in base) + tuple(m[0] for m in spike_members),
-        band=np.array(
-            [BAND_CODES[c.band] for c in base] + [BAND_CODES[m[2].band] for m in spike_members], dtype=np.int64
-        ),
+        bands=np.array([[band in bands for band in BAND_CODES] for bands in usable], dtype=np.bool_).reshape(-1, 3),
+        supports_dfs=np.array([c.supports_dfs for c in base] + [True] * n_spike, dtype=np.bool_),
+        supports_btm=np.array([c.supports_btm for c in base] + [True] * n_spike, dtype=np.bool_),
         base_demand_mbps=np.array(
             [c.demand_mbps for c in base] + [m[2].demand_mbps for m in spike_members], dtype=np.float64
         ),
         traffic=np.array(
-            [_TRAFFIC_CODES[c.traffic] for c in base] + [TrafficCode.BEST_EFFORT] * len(spike_members), dtype=np.int64
+            [_TRAFFIC_CODES[c.traffic] for c in base] + [TrafficCode.BEST_EFFORT] * n_spike, dtype=np.int64
         ),
         spike=np.array([-1] * len(base) + [m[1] for m in spike_members], dtype=np.int64),
         start_s=np.array([0.0] * len(base) + [m[2].start_s for m in spike_members], dtype=np.float64),

@@ -85,3 +85,24 @@ def test_multi_floor_is_tri_band_on_three_floors_with_a_weather_radar_channel() 
         if regulatory.cac_seconds(scenario.region, r.band, r.channel, r.width_mhz) == regulatory.WEATHER_CAC_SECONDS
     ]
     assert weather
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_shipped_scenario_has_legacy_stubborn_and_dual_band_clients(name: str) -> None:
+    """A few clients without DFS or 802.11v and many dual-band ones, so steering and client
+    compatibility have something to work with."""
+    scenario = load_scenario(shipped_scenario(name))
+    n = len(scenario.clients)
+    no_dfs = [c for c in scenario.clients if not c.supports_dfs]
+    no_btm = [c for c in scenario.clients if not c.supports_btm]
+    assert 0.05 <= len(no_dfs) / n <= 0.10
+    assert all(Band.G5 in c.usable_bands for c in no_dfs)
+    assert 0.05 <= len(no_btm) / n <= 0.10
+    kinds = Counter(frozenset(c.usable_bands) for c in scenario.clients if len(c.usable_bands) > 1)
+    assert kinds[frozenset({Band.G2, Band.G5})] >= 0.2 * n / 3
+    if name == "multi_floor":
+        assert kinds[frozenset({Band.G5, Band.G6})] >= 10
+    world = SimWorld(scenario)
+    observed = [c for r in world.radio_ids() for c in world.radio_state(r).clients]
+    assert {c.client_id for c in observed if not c.supports_dfs} <= {c.id for c in no_dfs}
+    assert any(not c.supports_btm for c in observed)

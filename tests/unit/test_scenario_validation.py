@@ -141,6 +141,16 @@ def test_optional_keys_are_read() -> None:
     assert camera.stop_s == float("inf")
 
 
+def test_client_capabilities_default_to_a_modern_single_band_client_and_are_read() -> None:
+    data = _valid()
+    data["clients"][1] |= {"bands": ["2g", "5g", "6g"], "supports_dfs": False, "supports_btm": False}
+    plain, legacy = parse_scenario(data, "office.json").clients
+    assert (plain.bands, plain.supports_dfs, plain.supports_btm) == ((Band.G5,), True, True)
+    assert legacy.band is Band.G2
+    assert legacy.bands == (Band.G2, Band.G5, Band.G6)  # 6g need not be served: a 6 GHz phone in a 5 GHz building
+    assert (legacy.supports_dfs, legacy.supports_btm) == (False, False)
+
+
 Mutation = Callable[[dict[str, Any]], None]
 
 
@@ -210,6 +220,14 @@ def _delete(path: str) -> Mutation:
         (_set("interferers.0.freq_mhz", 3000), "interferers[0].freq_mhz: 3000 MHz is in no Wi-Fi band"),
         (_set("interferers.0.kind", "bluetooth"), "interferers[0].kind: 'bluetooth' is not one of"),
         (_set("clients.0.floor", 1), "clients[0].floor: must be at most 0, got 1"),
+        (_set("clients.0.supports_dfs", "no"), "clients[0].supports_dfs: expected true or false, got a string"),
+        (_set("clients.0.supports_btm", 1), "clients[0].supports_btm: expected true or false, got an integer"),
+        (_set("clients.0.bands", "5g"), "clients[0].bands: expected a list of bands (2g, 5g, 6g), got a string"),
+        (_set("clients.0.bands", []), "clients[0].bands: a client needs at least one band"),
+        (_set("clients.0.bands", ["5g", "7g"]), "clients[0].bands[1]: '7g' is not one of 2g, 5g, 6g"),
+        (_set("clients.0.bands", ["5g", "5g"]), "clients[0].bands[1]: 5g is listed twice"),
+        (_set("clients.0.bands", ["2g"]), "clients[0].bands: the client's band 5g must be one of its bands (2g)"),
+        (_set("clients.0.supports_11v", True), "clients[0].supports_11v: unknown key"),
         (_set("aps.0.id", "ap/1"), "aps[0].id: AP id 'ap/1' must not contain '/'"),
         (_set("duration_s", 0), "duration_s: must be greater than 0"),
         (_set("events", [{"kind": "earthquake"}]), "events[0].kind: expected 'radio_failure' or 'density_spike'"),

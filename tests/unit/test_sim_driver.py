@@ -6,7 +6,14 @@ import asyncio
 
 import pytest
 
-from drivers.protocol import CapabilityRefused, DriverEvent, DriverUnavailable, RadioDriver
+from drivers.protocol import (
+    CapabilityRefused,
+    ChangeRejected,
+    DriverEvent,
+    DriverUnavailable,
+    RadioDriver,
+    SteeringOutcome,
+)
 from drivers.sim.driver import SimDriver
 from drivers.sim.runner import WorldRunner
 from drivers.sim.scenario import parse_scenario
@@ -53,6 +60,8 @@ def test_the_driver_is_a_radio_driver_for_its_own_aps_only() -> None:
     assert caps["a/5g"].reports_radar
     assert caps["a/5g"].reports_spectrum
     assert caps["a/5g"].can_steer_clients
+    assert caps["a/5g"].can_set_fallback_channels
+    assert not caps["a/2g"].can_set_fallback_channels  # no radar on 2.4 GHz, so no radar fallback list
     assert caps["a/2g"].channels == tuple(range(1, 12))
     with pytest.raises(ValueError, match="not in the world"):
         SimDriver(world, ["zzz"])
@@ -70,6 +79,41 @@ async def test_state_and_apply_go_to_the_shared_world() -> None:
     with pytest.raises(CapabilityRefused, match="b/2g: apply: radio is not managed by this driver"):
         await driver.apply("b/2g", ConfigChange(channel=1))
     assert world.config("b/2g").channel == 6
+
+
+async def test_steering_and_fallback_go_from_the_drivers_own_radios_only() -> None:
+    world = _world()
+    driver = SimDriver(world, ["a"])
+    assert world.client_link("c").radio_id == "a/5g"
+    outcome = await driver.steer_client("a/5g", "c", "b/5g")  # the target may be another AP's radio
+    assert outcome in {SteeringOutcome.MOVED, SteeringOutcome.REJECTED}
+    with pytest.raises(ChangeRejected, match="a/2g: steer: client 'c' is not associated"):
+        await driver.steer_client("a/2g", "c", "b/2g")
+    with pytest.raises(CapabilityRefused, match="b/5g: steer: radio is not managed by this driver"):
+        await driver.steer_client("b/5g", "c", "a/5g")
+    await driver.set_fallback_channels("a/5g", [100, 36])
+    assert world.radio("a/5g").fallback == (100, 36)
+    with pytest.raises(CapabilityRefused, match="b/5g: set fallback channels: radio is not managed"):
+        await driver.set_fallback_channels("b/5g", [36])
+    with pytest.raises(CapabilityRefused, match="a/2g: set fallback channels"):
+        await driver.set_fallback_channels("a/2g", [1])
+    await driver.close()
+    with pytest.raises(DriverUnavailable, match="closed"):
+        await driver.steer_client("a/5g", "c", "b/5g")
+
+
+async def test_triggered_radar_reaches_the_driver_through_the_runner() -> None:
+    world = _world()
+    driver = SimDriver(world, ["a"])
+    runner = WorldRunner(world, [driver], VirtualClock(EPOCH))
+    await driver.set_fallback_channels("a/5g", [149])
+    triggered = world.trigger_radar("a/5g")
+    assert runner.step_once()[: len(triggered)] == triggered
+    await driver.close()
+    got = await _collect(driver)
+    assert [e.type for e in got] == [EventType.DFS_RADAR, EventType.CHANNEL_SWITCHED]
+    assert got[1].config is not None
+    assert got[1].config.channel == 149
 
 
 async def test_events_reach_only_the_driver_of_the_radio_and_end_after_close() -> None:
