@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from drivers.protocol import DriverError, DriverEvent, RadioDriver, RadioInfo
+from edge_agent.action_ledger import ActionLedger
 from edge_agent.backoff import ExponentialBackoff
 from edge_agent.command_executor import CommandExecutor
 from edge_agent.command_journal import CommandJournal
@@ -22,6 +23,7 @@ from edge_agent.local_audit import LocalAuditLog
 from edge_agent.non_occupancy import NonOccupancyTimers, radar_channels
 from edge_agent.outbox import Outbox, OutboxFull
 from edge_agent.policy_book import PolicyBook
+from edge_agent.radio_actions import RadioActions
 from edge_agent.rollback_tokens import RollbackTokenStore
 from edge_agent.telemetry import TelemetrySampler
 from radio_domain.events import DEFAULT_SEVERITY, EventType
@@ -80,19 +82,23 @@ class AgentRuntime:
         self._sampler = TelemetrySampler(hasher, settings.opted_out_clients)
         self._last_trigger: dict[str, str] = {}
         self.non_occupancy = NonOccupancyTimers(db)
-        self.executor = CommandExecutor(
+        journal = CommandJournal(db)
+        policies = PolicyBook(db)
+        self.ledger = ActionLedger(self.audit, self.emit, clock)
+        self.actions = RadioActions(
             agent_id=settings.agent_id,
             region=settings.region,
             driver=driver,
             radios=self.radios,
-            known_configs=self.configs,
-            journal=CommandJournal(db),
+            configs=self.configs,
+            journal=journal,
             non_occupancy=self.non_occupancy,
             tokens=RollbackTokenStore(db),
-            policies=PolicyBook(db),
-            audit=self.audit,
-            emit=self.emit,
+            policies=policies,
             clock=clock,
+        )
+        self.executor = CommandExecutor(
+            actions=self.actions, ledger=self.ledger, journal=journal, policies=policies, clock=clock
         )
         self.link = (
             ControllerLink(

@@ -9,11 +9,13 @@ import pytest
 from drivers.sim.driver import SimDriver
 from drivers.sim.scenario import parse_scenario
 from drivers.sim.world import SimWorld
+from edge_agent.action_ledger import ActionLedger
 from edge_agent.command_executor import CommandExecutor
 from edge_agent.command_journal import CommandJournal
 from edge_agent.local_audit import LocalAuditLog
 from edge_agent.non_occupancy import NonOccupancyTimers
 from edge_agent.policy_book import PolicyBook
+from edge_agent.radio_actions import RadioActions
 from edge_agent.rollback_tokens import RollbackTokenStore
 from rrm.clock import VirtualClock
 from rrm.sqlite_files import open_database
@@ -29,20 +31,22 @@ def setup(tmp_path: Path) -> tuple[CommandExecutor, SimWorld, list[pb.AgentMessa
     driver = SimDriver(world, ["ap-1"])
     db = open_database(tmp_path / "agent.db")
     emitted: list[pb.AgentMessage] = []
-    executor = CommandExecutor(
+    clock = VirtualClock(start=1_767_225_600.0)
+    journal, policies = CommandJournal(db), PolicyBook(db)
+    actions = RadioActions(
         agent_id="ap-1",
         region=world.region,
         driver=driver,
         radios={r.radio_id: r for r in driver.radios()},
-        known_configs={r.radio_id: world.config(r.radio_id) for r in driver.radios()},
-        journal=CommandJournal(db),
+        configs={r.radio_id: world.config(r.radio_id) for r in driver.radios()},
+        journal=journal,
         non_occupancy=NonOccupancyTimers(db),
         tokens=RollbackTokenStore(db),
-        policies=PolicyBook(db),
-        audit=LocalAuditLog(db),
-        emit=emitted.append,
-        clock=VirtualClock(start=1_767_225_600.0),
+        policies=policies,
+        clock=clock,
     )
+    ledger = ActionLedger(LocalAuditLog(db), emitted.append, clock)
+    executor = CommandExecutor(actions=actions, ledger=ledger, journal=journal, policies=policies, clock=clock)
     return executor, world, emitted
 
 
