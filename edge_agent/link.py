@@ -184,7 +184,14 @@ class ControllerLink:
 
     async def _write_loop(self, call: grpc.aio.StreamStreamCall, outgoing: asyncio.Queue[bytes]) -> None:
         while True:
-            await call.write(await outgoing.get())
+            payload = await outgoing.get()
+            try:
+                await call.write(payload)
+            except asyncio.InvalidStateError:
+                # The controller ended the call while we were writing (an abort such as UNAVAILABLE):
+                # this session is over, not the link. (gRPC may report such a write as INTERNAL and
+                # lose the controller's reason; the controller logs it.)
+                raise LinkError(f"{(await call.code()).name}: {await call.details()}") from None
 
     async def _send_outbox(self, outgoing: asyncio.Queue[bytes], inflight: set[str]) -> None:
         cursors = {True: 0, False: 0}
