@@ -50,3 +50,12 @@ class NonOccupancyTimers:
             "SELECT channel, until FROM non_occupancy WHERE radio_id = ? AND until > ?", (radio_id, now)
         ).fetchall()
         return {int(c): float(u) for c, u in rows}
+
+    def all_blocked(self, now: float) -> dict[str, dict[int, float]]:
+        """Radio -> channel -> end of its non-occupancy period, for every block still running at ``now``."""
+        out: dict[str, dict[int, float]] = {}
+        for radio_id, channel, until in self._conn.execute(
+            "SELECT radio_id, channel, until FROM non_occupancy WHERE until > ?", (now,)
+        ):
+            out.setdefault(str(radio_id), {})[int(channel)] = float(until)
+        return out

@@ -143,6 +143,14 @@ def channels(region: Region, band: Band) -> tuple[int, ...]:
     return _RULES[region].channels[band]
 
 
+def is_psc(band: Band, channel: int) -> bool:
+    """A 6 GHz preferred scanning channel (5, 21, 37, ... 229: every fourth 20 MHz channel from 5).
+
+    Clients scanning 6 GHz passively look only there first; off 6 GHz every channel counts as one.
+    """
+    return band is not Band.G6 or (channel - 5) % 16 == 0
+
+
 def widths(band: Band) -> tuple[int, ...]:
     return _WIDTHS[band]
 
