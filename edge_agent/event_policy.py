@@ -3,9 +3,10 @@
 Everything the seeds give as numbers (interference moves at >= 0.8 confidence and >= 70 % duty,
 seed 003; QoE is a radio problem when more than 30 % of its clients are below 0.5, seed 002;
 rollback on PER or retry rate +30 %, more than 10 disconnects a minute, throughput -40 % or a new
-critical event within 5 minutes, seed 003; 10 s cooldown per radio, seed 003) is a default here,
-not a constant in code. ``load_event_policy`` reads a YAML or JSON file strictly: unknown keys and
-impossible values are errors naming the field.
+critical event within 5 minutes, seed 003; 10 s cooldown per radio, seed 003), and the emergency
+selector's weights and the event queue's limits, are defaults here, not constants in code.
+``load_event_policy`` reads a YAML or JSON file strictly: unknown keys and impossible values are
+errors naming the field.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from edge_agent.emergency_channels import SelectionWeights
+from edge_agent.event_queue import QueueLimits
 from radio_domain.events import EventType
 
 
@@ -104,7 +107,10 @@ class EventPolicy:
     matrix: tuple[MatrixRule, ...] = DEFAULT_MATRIX
     detection: DetectionThresholds = field(default_factory=DetectionThresholds)
     rollback: RollbackTriggers = field(default_factory=RollbackTriggers)
+    selection: SelectionWeights = field(default_factory=SelectionWeights)
+    queue: QueueLimits = field(default_factory=QueueLimits)
     cooldown_s: float = 10.0
+    radar_follow_up_margin: float = 0.15  # a second move after the AP's radar landing must score this much better
     radio_problem_share: float = 0.30  # share of clients below poor_qoe that makes it the radio's problem
     weak_client_rssi_dbm: float = -75.0  # poor clients this weak point at coverage (power), not the channel
     steer_backoff_s: float = 300.0
@@ -144,7 +150,10 @@ def _section(where: str, data: Any, defaults: Any) -> Any:
         else:
             number = _number(f"{where}.{key}", value, 0.0, 1e9)
             changes[key] = int(number) if isinstance(default, int) else number
-    return replace(defaults, **changes)
+    try:
+        return replace(defaults, **changes)
+    except ValueError as exc:  # a section's own consistency check (e.g. the queue's limits)
+        raise PolicyFileError(f"{where}: {exc}") from None
 
 
 def _matrix(where: str, data: Any) -> tuple[MatrixRule, ...]:
@@ -191,7 +200,7 @@ def parse_event_policy(data: Any, source: str) -> EventPolicy:
         where = f"{source}: {key}"
         if key == "matrix":
             changes[key] = _matrix(where, value)
-        elif key in ("detection", "rollback"):
+        elif key in ("detection", "rollback", "selection", "queue"):
             changes[key] = _section(where, value, getattr(base, key))
         else:
             default = getattr(base, key)

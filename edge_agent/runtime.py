@@ -1,8 +1,9 @@
 """The edge agent: one driver, its local logic, the outbox and the controller link, as one process.
 
-Three independent activities run side by side: the event pump (driver events -> local actions
-and records), the telemetry sampler (driver state -> batches), and the link. Local work only ever
-writes to the outbox, so it goes on unchanged while the controller is unreachable.
+Four independent activities run side by side: the event pump (driver events -> records and the
+event loop), the event loop (decisions and local actions with rollback, event_loop.py), the
+telemetry sampler (driver state -> batches, and readings for the event loop), and the link. Local
+work only ever writes to the outbox, so it goes on unchanged while the controller is unreachable.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from edge_agent.action_ledger import ActionLedger
 from edge_agent.backoff import ExponentialBackoff
 from edge_agent.command_executor import CommandExecutor
 from edge_agent.command_journal import CommandJournal
+from edge_agent.dfs_state import DfsState
+from edge_agent.event_loop import EventLoop
+from edge_agent.event_policy import EventPolicy
 from edge_agent.link import ControllerLink, LinkSettings
 from edge_agent.local_audit import LocalAuditLog
-from edge_agent.non_occupancy import NonOccupancyTimers, radar_channels
 from edge_agent.outbox import Outbox, OutboxFull
 from edge_agent.policy_book import PolicyBook
 from edge_agent.radio_actions import RadioActions
@@ -47,6 +50,7 @@ class AgentSettings:
     max_durable_backlog: int = 200_000
     opted_out_clients: tuple[str, ...] = ()
     software_version: str = __version__
+    event_policy: EventPolicy = field(default_factory=EventPolicy)
 
 
 @dataclass
@@ -81,7 +85,7 @@ class AgentRuntime:
         self.counters = AgentCounters()
         self._sampler = TelemetrySampler(hasher, settings.opted_out_clients)
         self._last_trigger: dict[str, str] = {}
-        self.non_occupancy = NonOccupancyTimers(db)
+        self.dfs = DfsState(db, clock.now())
         journal = CommandJournal(db)
         policies = PolicyBook(db)
         self.ledger = ActionLedger(self.audit, self.emit, clock)
@@ -92,13 +96,16 @@ class AgentRuntime:
             radios=self.radios,
             configs=self.configs,
             journal=journal,
-            non_occupancy=self.non_occupancy,
+            non_occupancy=self.dfs,
             tokens=RollbackTokenStore(db),
             policies=policies,
             clock=clock,
         )
         self.executor = CommandExecutor(
             actions=self.actions, ledger=self.ledger, journal=journal, policies=policies, clock=clock
+        )
+        self.event_loop = EventLoop(
+            policy=settings.event_policy, actions=self.actions, ledger=self.ledger, dfs=self.dfs, clock=clock
         )
         self.link = (
             ControllerLink(
@@ -166,6 +173,7 @@ class AgentRuntime:
         await self._refresh_configs()
         self._tasks = [
             asyncio.create_task(self._event_pump(), name="event-pump"),
+            asyncio.create_task(self.event_loop.run(), name="event-loop"),
             asyncio.create_task(self._telemetry_loop(), name="telemetry"),
         ]
         if self.link is not None:
@@ -193,6 +201,7 @@ class AgentRuntime:
         for state in states:
             self.configs[state.radio_id] = state.config
             batch.samples.append(self._sampler.sample(state))
+        self.event_loop.observe_states(states)
         self.counters.telemetry_batches += 1
         self.counters.samples += len(states)
         self.emit(pb.AgentMessage(message_id=uuid.uuid4().hex, telemetry=batch))
@@ -226,13 +235,9 @@ class AgentRuntime:
             channel=event.channel,
             metadata=dict(event.metadata),
         )
-        if event.type is EventType.DFS_RADAR:
-            channels, seconds = radar_channels(event.channel, event.metadata)
-            self.non_occupancy.block(event.radio_id, channels, event.timestamp + seconds)
         self.emit(pb.AgentMessage(message_id=event_id, event=msg))
         if event.type is EventType.CHANNEL_SWITCHED:
             self.executor.record_autonomous_move(event, self._last_trigger.get(event.radio_id, ""))
         else:
             self._last_trigger[event.radio_id] = event_id
-            if event.config is not None:
-                self.configs[event.radio_id] = event.config
+        self.event_loop.observe_driver_event(event, event_id)

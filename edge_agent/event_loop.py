@@ -1,0 +1,420 @@
+"""The edge event loop: events in, decisions, actions with rollback, all on the agent (seed 002).
+
+Driver events and events detected from telemetry go into the priority queue (coalesced, rate
+limited); the loop drains it most urgent first, asks the decision matrix (decisions.py) what to do,
+and acts through RadioActions, the same guarded path the controller's commands take. Every
+change is watched for the rollback window and undone when a trigger fires (action_monitor.py);
+radar moves are never undone. For radios that let the agent set the AP's own radar fallback
+(hostapd ``chanlist``), the loop keeps that list pointed at the emergency selector's ranking, so
+the AP's immediate CSA already lands where the agent would go (ARCHITECTURE.md "The radar path").
+The loop also keeps the agent's DFS memory (dfs_state.py) from the radios' own events, and ranks
+each radio's emergency channels ahead of time, after readings change, so that an emergency move
+only filters a ready ranking. Nothing here needs the controller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+
+from drivers.protocol import CapabilityRefused, DriverError, DriverEvent, RadioState, SteeringOutcome
+from edge_agent.action_ledger import ActionLedger, ActionOutcome, ActionRecord
+from edge_agent.action_monitor import Baseline, Verdict, WatchedAction, judge, judge_critical_event
+from edge_agent.cooldown import RadioCooldowns
+from edge_agent.decisions import Intent, IntentKind, RadioContext, decide, rank
+from edge_agent.dfs_state import DfsState
+from edge_agent.emergency_channels import Ranking
+from edge_agent.event_detection import DetectedEvent, detect_load_imbalance, detect_radio_events
+from edge_agent.event_policy import EventPolicy
+from edge_agent.event_queue import EventQueue, QueuedEvent
+from edge_agent.non_occupancy import radar_channels
+from edge_agent.radio_actions import RadioActions
+from edge_agent.steering_backoff import SteeringBackoff
+from radio_domain import regulatory
+from radio_domain.events import DEFAULT_SEVERITY, EventType, Severity
+from radio_domain.radio import split_radio_id
+from rrm.clock import Clock
+from rrm.v1 import agent_link_pb2 as pb
+
+log = logging.getLogger(__name__)
+
+INTERFERENCE_MEMORY_S = 600.0
+RADAR_MEMORY_S = 24 * 3600.0  # radar hits this recent make a channel less attractive
+DRAIN_BATCH = 64
+LATENCY_SAMPLES = 10_000
+
+
+@dataclass
+class EventLoopStats:
+    processed: int = 0
+    actions: int = 0
+    steering_requests: int = 0
+    deferred_by_cooldown: int = 0
+    rollbacks: int = 0
+    alarms: int = 0
+    fallback_updates: int = 0
+    decision_latency_s: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
+
+
+class EventLoop:
+    def __init__(
+        self,
+        *,
+        policy: EventPolicy,
+        actions: RadioActions,
+        ledger: ActionLedger,
+        dfs: DfsState,
+        clock: Clock,
+    ) -> None:
+        self.policy = policy
+        self.queue = EventQueue(policy.queue)
+        self.dfs = dfs
+        self._actions = actions
+        self._ledger = ledger
+        self._clock = clock
+        self._rankings: dict[str, Ranking] = {}
+        self.cooldowns = RadioCooldowns(policy.cooldown_s)
+        self.backoff = SteeringBackoff(policy.steer_backoff_s, policy.steer_backoff_max_s)
+        self.stats = EventLoopStats()
+        self.states: dict[str, RadioState] = {}
+        self.watched: dict[str, WatchedAction] = {}
+        self._subjects: dict[tuple[str, EventType], tuple[str, ...]] = {}
+        self._interfered: dict[str, dict[int, tuple[float, float]]] = {}
+        self._fallbacks: dict[str, tuple[int, ...]] = {}
+        self._arrivals: dict[str, float] = {}
+        self._work = asyncio.Event()
+        self._pending_rollbacks: list[tuple[str, str]] = []
+
+    # ------------------------------------------------------------------ inputs
+
+    def observe_driver_event(self, event: DriverEvent, event_id: str) -> None:
+        """A driver event (already recorded and forwarded by the runtime)."""
+        radio_id = event.radio_id
+        if radio_id not in self._actions.radios:
+            return
+        if event.type is EventType.DFS_RADAR:
+            channels, seconds = radar_channels(event.channel, event.metadata)
+            self.dfs.record_radar(radio_id, channels, event.timestamp, event.timestamp + seconds)
+        elif event.type is EventType.CAC_COMPLETED:
+            config = event.config or self._actions.configs.get(radio_id)
+            if config is not None:
+                band = self._actions.radios[radio_id].band
+                group = regulatory.bonding_group(self._actions.region, band, config.channel, config.width_mhz)
+                self.dfs.record_cac_completed(radio_id, group, event.timestamp)
+        elif event.type is EventType.NON_WIFI_BURST:
+            duty = float(event.metadata.get("duty_cycle", "0") or 0.0)
+            self._interfered.setdefault(radio_id, {})[event.channel] = (duty, event.timestamp)
+        if event.config is not None:
+            self._actions.configs[radio_id] = event.config
+        self._rankings.pop(radio_id, None)
+        if self.policy.rules_for(event.type):
+            self._enqueue(event_id, radio_id, event.type, event.confidence, event.channel, event.metadata, ())
+        else:
+            self._work.set()  # nothing to decide, but the ranking and the fallback list are due
+
+    def observe_states(self, states: Sequence[RadioState]) -> None:
+        """The radios' latest readings: detection, post-action monitoring, fallback refresh."""
+        now = self._clock.now()
+        for state in states:
+            if state.radio_id not in self._actions.radios:
+                continue
+            previous = self.states.get(state.radio_id)
+            self.states[state.radio_id] = state
+            self._actions.configs[state.radio_id] = state.config
+            self._rankings.pop(state.radio_id, None)
+            for found in detect_radio_events(previous, state, self._actions.region, self.policy.detection):
+                self._detected(found)
+            self._judge_watched(state, now)
+        for found in detect_load_imbalance(states, self.policy.detection):
+            self._detected(found)
+        self._work.set()
+
+    def _detected(self, found: DetectedEvent) -> None:
+        if found.type is EventType.NON_WIFI_BURST:
+            duty = float(found.metadata.get("duty_cycle", "0"))
+            self._interfered.setdefault(found.radio_id, {})[found.channel] = (duty, found.timestamp)
+        event_id = f"det-{found.radio_id}-{found.type.value}-{found.timestamp:.3f}"
+        self._enqueue(
+            event_id, found.radio_id, found.type, found.confidence, found.channel, found.metadata, found.subjects
+        )
+
+    def _enqueue(
+        self,
+        event_id: str,
+        radio_id: str,
+        kind: EventType,
+        confidence: float,
+        channel: int,
+        metadata: Mapping[str, str],
+        subjects: tuple[str, ...],
+    ) -> None:
+        if not radio_id or radio_id not in self._actions.radios:
+            return
+        now = self._clock.now()
+        if subjects:
+            self._subjects[(radio_id, kind)] = subjects
+        self._arrivals[event_id] = time.perf_counter()
+        self.queue.put(event_id, radio_id, kind, now, confidence=confidence, channel=channel, metadata=metadata)
+        # A new critical event during an action's window undoes it; radar is not one of them: radar
+        # moves the radio anyway, and the way back may be the radar channel.
+        watched = self.watched.get(radio_id)
+        critical = DEFAULT_SEVERITY[kind] is Severity.CRITICAL and kind is not EventType.DFS_RADAR
+        if (
+            watched is not None
+            and critical
+            and judge_critical_event(watched, now, self.policy.rollback) is Verdict.ROLL_BACK
+        ):
+            self._pending_rollbacks.append((radio_id, f"new critical event {kind.value}"))
+        self._work.set()
+
+    # ------------------------------------------------------------------ the loop
+
+    async def run(self) -> None:
+        """Process what is due whenever something arrives, or when a held-back event becomes ready."""
+        while True:
+            self._work.clear()
+            await self.process_pending()
+            if self._work.is_set():
+                continue
+            now = self._clock.now()
+            ready_at = self.queue.next_ready_at(now)
+            waiters: list[asyncio.Task[object]] = [asyncio.create_task(self._wait_for_work())]
+            if ready_at is not None:
+                waiters.append(asyncio.create_task(self._sleep(max(0.0, ready_at - now))))
+            try:
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+
+    async def _wait_for_work(self) -> object:
+        return await self._work.wait()
+
+    async def _sleep(self, seconds: float) -> object:
+        await self._clock.sleep(seconds)
+        return None
+
+    async def process_pending(self) -> None:
+        """Everything due now: rollbacks, queued events most urgent first, then rankings and fallbacks."""
+        while self._pending_rollbacks:
+            radio_id, why = self._pending_rollbacks.pop(0)
+            await self._roll_back(radio_id, why)
+        now = self._clock.now()
+        while batch := self.queue.drain(now, DRAIN_BATCH):
+            for queued in batch:
+                await self._handle(queued, now)
+        await self._refresh_rankings()
+
+    def context(self, radio_id: str) -> RadioContext | None:
+        info = self._actions.radios.get(radio_id)
+        if info is None:
+            return None
+        now = self._clock.now()
+        state = self.states.get(radio_id)
+        ap_id = info.ap_id
+        siblings = [s for rid, s in self.states.items() if rid != radio_id and split_radio_id(rid)[0] == ap_id]
+        seen = self._interfered.get(radio_id, {})
+        interfered = {ch: duty for ch, (duty, at) in seen.items() if now - at <= INTERFERENCE_MEMORY_S}
+        steerable = (
+            frozenset(c.client_id for c in state.clients if self.backoff.may_steer(c.client_id, now))
+            if state
+            else frozenset()
+        )
+        return RadioContext(
+            info=info,
+            region=self._actions.region,
+            config=self._actions.configs[radio_id],
+            state=state,
+            siblings=siblings,
+            interfered=interfered,
+            steerable=steerable,
+            blocked=self.dfs.blocked(radio_id, now),
+            cleared=self.dfs.cleared(radio_id),
+            radar_hits=self.dfs.radar_hits(radio_id, now - RADAR_MEMORY_S),
+            ranking=self._rankings.get(radio_id),
+        )
+
+    async def _handle(self, queued: QueuedEvent, now: float) -> None:
+        self.stats.processed += 1
+        context = self.context(queued.radio_id)
+        if context is None:
+            return
+        subjects = self._subjects.pop((queued.radio_id, queued.type), ())
+        intent = decide(queued, context, self.policy, subjects)
+        if intent.kind is IntentKind.NONE:
+            return
+        if not self.cooldowns.ready(intent.radio_id, now, override=intent.override_cooldown):
+            self.stats.deferred_by_cooldown += 1
+            log.debug("%s: %s deferred by cooldown", intent.radio_id, intent.reason_code)
+            return
+        arrived = self._arrivals.pop(queued.event_id, None)
+        if intent.kind is IntentKind.CHANGE:
+            await self._change(intent, queued, arrived)
+        elif intent.kind is IntentKind.STEER:
+            await self._steer(intent, queued)
+        else:
+            self._unable(intent, queued)
+
+    def _inputs(self, intent: Intent, queued: QueuedEvent) -> dict[str, object]:
+        return {
+            "event": queued.type.value,
+            "severity": queued.severity.name,
+            "confidence": queued.confidence,
+            "coalesced": queued.count,
+            "metadata": dict(queued.metadata),
+            "decision": intent.explanation,
+        }
+
+    async def _change(self, intent: Intent, queued: QueuedEvent, arrived: float | None) -> None:
+        assert intent.change is not None
+        radar = queued.type is EventType.DFS_RADAR
+        started = self._clock.now()
+        async with self._actions.lock(intent.radio_id):
+            if arrived is not None:
+                self.stats.decision_latency_s.append(time.perf_counter() - arrived)
+            outcome = await self._actions.change(intent.radio_id, intent.change, loop="EVENT", rate_limited=not radar)
+        self._report(intent, queued, outcome, started)
+        if outcome.status == pb.APPLIED:
+            self.stats.actions += 1
+            self.cooldowns.acted(intent.radio_id, started)
+            state = self.states.get(intent.radio_id)
+            if state is not None and outcome.token is not None:
+                self.watched[intent.radio_id] = WatchedAction(
+                    action_id=queued.event_id,
+                    radio_id=intent.radio_id,
+                    rollback_token_id=outcome.token.token_id,
+                    started=started,
+                    baseline=Baseline.of(state),
+                    rollback_eligible=intent.rollback_eligible,
+                    reason=intent.reason_code,
+                )
+            self._rankings.pop(intent.radio_id, None)
+
+    def _report(self, intent: Intent, queued: QueuedEvent, outcome: ActionOutcome, started: float) -> None:
+        self._ledger.report(
+            ActionRecord(
+                origin=pb.LOCAL_EVENT_LOOP,
+                radio_id=intent.radio_id,
+                record_type=f"event_{intent.action.value}",
+                reason_code=intent.reason_code,
+                reason=intent.explanation,
+                outcome=outcome,
+                started=started,
+                actor="agent:event_loop",
+                trigger_event_id=queued.event_id,
+                inputs=self._inputs(intent, queued),
+            )
+        )
+
+    async def _steer(self, intent: Intent, queued: QueuedEvent) -> None:
+        now = self._clock.now()
+        outcomes: dict[str, int] = {}
+        for client_id, target in intent.steer:
+            try:
+                outcome = await self._actions.driver.steer_client(intent.radio_id, client_id, target)
+            except CapabilityRefused as exc:
+                log.info("%s: steering refused by the driver: %s", intent.radio_id, exc)
+                return
+            except DriverError as exc:
+                outcome = SteeringOutcome.IGNORED
+                log.info("%s: steering %s failed: %s", intent.radio_id, target, exc)
+            outcomes[outcome.value] = outcomes.get(outcome.value, 0) + 1
+            if outcome is SteeringOutcome.MOVED:
+                self.backoff.moved(client_id)
+            else:
+                self.backoff.refused(client_id, now)
+        self.stats.steering_requests += len(intent.steer)
+        self.cooldowns.acted(intent.radio_id, now)
+        config = self._actions.configs[intent.radio_id]
+        summary = ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items()))
+        status = pb.APPLIED if outcomes.get(SteeringOutcome.MOVED.value) else pb.FAILED
+        self._report(
+            intent, queued, ActionOutcome(status, config, config, "" if status == pb.APPLIED else summary), now
+        )
+        self._ledger.note(
+            "client_steering",
+            intent.radio_id,
+            summary,
+            {"requests": len(intent.steer), "outcomes": outcomes, "targets": sorted({t for _, t in intent.steer})},
+            "agent:event_loop",
+            reason_code=intent.reason_code,
+        )
+
+    def _unable(self, intent: Intent, queued: QueuedEvent) -> None:
+        """An alarm (no legal channel left) or an action this driver cannot take (restart)."""
+        config = self._actions.configs[intent.radio_id]
+        if intent.kind is IntentKind.ALARM:
+            self.stats.alarms += 1
+            log.error("%s: ALARM %s: %s", intent.radio_id, intent.reason_code, intent.explanation)
+            error = f"alarm: {intent.explanation}"
+        else:
+            error = f"the {self._actions.driver.name} driver cannot restart radios; waiting for the radio to recover"
+        self._report(intent, queued, ActionOutcome(pb.FAILED, config, config, error), self._clock.now())
+
+    # ------------------------------------------------------------------ rollback and fallback
+
+    def _judge_watched(self, state: RadioState, now: float) -> None:
+        watched = self.watched.get(state.radio_id)
+        if watched is None:
+            return
+        verdict, why = judge(watched, state, now, self.policy.rollback)
+        if verdict is Verdict.KEPT:
+            del self.watched[state.radio_id]
+        elif verdict is Verdict.ROLL_BACK:
+            self._pending_rollbacks.append((state.radio_id, why))
+
+    async def _roll_back(self, radio_id: str, why: str) -> None:
+        watched = self.watched.pop(radio_id, None)
+        if watched is None:
+            return
+        started = self._clock.now()
+        async with self._actions.lock(radio_id):
+            outcome = await self._actions.restore(radio_id, watched.rollback_token_id)
+        self.stats.rollbacks += outcome.status == pb.ROLLED_BACK
+        self.cooldowns.acted(radio_id, started)
+        self._ledger.report(
+            ActionRecord(
+                origin=pb.ROLLBACK,
+                radio_id=radio_id,
+                record_type="auto_rollback",
+                reason_code=f"ROLLBACK_{watched.reason}",
+                reason=f"post-action monitoring: {why}",
+                outcome=outcome,
+                started=started,
+                actor="agent:event_loop",
+                trigger_event_id=watched.action_id,
+                inputs={"trigger": why, "baseline": asdict(watched.baseline)},
+            )
+        )
+
+    async def _refresh_rankings(self) -> None:
+        """Rank the radios whose readings changed; point their AP's radar fallback at the new ranking."""
+        for radio_id, info in self._actions.radios.items():
+            if radio_id in self._rankings or radio_id not in self._actions.configs:
+                continue
+            context = self.context(radio_id)
+            if context is None:
+                continue
+            ranking = self._rankings[radio_id] = rank(context, self.policy)
+            if not info.capabilities.can_set_fallback_channels:
+                continue
+            config = context.config
+            try:
+                group = regulatory.bonding_group(self._actions.region, info.band, config.channel, config.width_mhz)
+            except regulatory.RegulatoryError:
+                group = (config.channel,)
+            fallback = ranking.radar_fallback(group)
+            if not fallback or self._fallbacks.get(radio_id) == fallback:
+                continue
+            try:
+                await self._actions.driver.set_fallback_channels(radio_id, fallback)
+            except DriverError as exc:
+                log.warning("%s: cannot set the radar fallback list: %s", radio_id, exc)
+                continue
+            self._fallbacks[radio_id] = fallback
+            self.stats.fallback_updates += 1
+            log.debug("%s: radar fallback list now %s", radio_id, list(fallback))
