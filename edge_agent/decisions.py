@@ -15,11 +15,12 @@ checks the landing and moves again if another channel scores clearly better (by 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from statistics import median
 
-from drivers.protocol import NeighborObservation, RadioInfo, RadioState
+from drivers.protocol import NeighborObservation, RadioCapabilities, RadioInfo, RadioState
+from edge_agent.change_admission import SafeZoneLimit
 from edge_agent.emergency_channels import NoChannel, Ranking, SelectionInputs
 from edge_agent.event_detection import client_is_poor
 from edge_agent.event_policy import ActionKind, EventPolicy, MatrixRule
@@ -52,6 +53,7 @@ class RadioContext:
     cleared: frozenset[int] = frozenset()  # DFS channels a CAC has cleared
     radar_hits: Mapping[int, int] = field(default_factory=dict)  # channel -> recent radar hits
     ranking: Ranking | None = None  # ranked ahead of time by the event loop; ranked here when None
+    zones: Sequence[SafeZoneLimit] = ()  # the controller's safe zones for this radio
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +84,7 @@ def selection_inputs(context: RadioContext) -> SelectionInputs:
     return SelectionInputs(
         region=context.region,
         band=context.info.band,
-        capabilities=context.info.capabilities,
+        capabilities=_inside_zones(context.info.capabilities, context.zones),
         current=context.config,
         blocked=context.blocked,
         cleared=context.cleared,
@@ -92,6 +94,19 @@ def selection_inputs(context: RadioContext) -> SelectionInputs:
         clients_without_dfs=sum(1 for c in clients if not c.supports_dfs),
         radar_hits=context.radar_hits,
     )
+
+
+def _inside_zones(caps: RadioCapabilities, zones: Sequence[SafeZoneLimit]) -> RadioCapabilities:
+    """The radio's channels and widths narrowed to the safe zones, so emergency moves land inside them."""
+    channels, widths = caps.channels, caps.widths_mhz
+    for zone in zones:
+        if zone.parameter == "channel":
+            channels = tuple(c for c in channels if zone.violation(c) is None)
+        elif zone.parameter == "width_mhz":
+            widths = tuple(w for w in widths if zone.violation(w) is None)
+    if (channels, widths) == (caps.channels, caps.widths_mhz):
+        return caps
+    return replace(caps, channels=channels, widths_mhz=widths or caps.widths_mhz)
 
 
 def rank(context: RadioContext, policy: EventPolicy) -> Ranking:
@@ -151,9 +166,7 @@ def _radar(event: QueuedEvent, context: RadioContext, policy: EventPolicy) -> In
     if config.channel in group:
         return _channel_change(event, context, policy, "DFS_RADAR", avoid=group, radar=True)
     ranking = rank(context, policy)
-    landing = next(
-        (c for c in ranking.candidates if (c.channel, c.width_mhz) == (config.channel, config.width_mhz)), None
-    )
+    landing = ranking.find(config.channel, config.width_mhz)
     best = ranking.choose(config.channel, context.blocked, group, immediate=True)
     if isinstance(best, NoChannel):
         return _nothing(event, context, f"the AP left the radar channels for {config.channel}; {best.reason}")
@@ -186,10 +199,25 @@ def _channel_change(
     avoid: Collection[int] = (),
     radar: bool = False,
 ) -> Intent:
-    """Leave the channel for the best one usable at once (emergency moves avoid going dark for a CAC)."""
-    choice = rank(context, policy).choose(context.config.channel, context.blocked, avoid, immediate=True)
+    """Leave the channel for the best one usable at once (emergency moves avoid going dark for a CAC).
+
+    Unless radar forces the move or the current channel is excluded (heavy interference), the best
+    alternative must beat staying by the policy's ``move_hysteresis``: a move that gains little is
+    not worth a channel switch.
+    """
+    ranking = rank(context, policy)
+    choice = ranking.choose(context.config.channel, context.blocked, avoid, immediate=True)
     if isinstance(choice, NoChannel):
         return Intent(IntentKind.ALARM, context.info.radio_id, ActionKind.CHANNEL_CHANGE, code, choice.reason)
+    config = context.config
+    staying = ranking.find(config.channel, config.width_mhz)
+    if not radar and staying is not None and choice.score + policy.move_hysteresis >= staying.score:
+        return _nothing(
+            event,
+            context,
+            f"staying on {staying.describe()}: the best alternative {choice.channel}/{choice.width_mhz} MHz "
+            f"(score {choice.score:.3f}) is not better by {policy.move_hysteresis:g}",
+        )
     return Intent(
         IntentKind.CHANGE,
         context.info.radio_id,

@@ -250,6 +250,10 @@ class Ranking:
         found.sort(key=lambda c: (c.score, c.heard_mw, c.channel, -c.width_mhz))
         return Ranking(tuple(found), inputs.band, inputs.region)
 
+    def find(self, channel: int, width_mhz: int) -> Candidate | None:
+        """The candidate for (channel, width), if it was admissible when ranked."""
+        return next((c for c in self.candidates if c.channel == channel and c.width_mhz == width_mhz), None)
+
     def usable(
         self, current_channel: int, blocked: Collection[int] = (), avoid: Collection[int] = (), *, immediate: bool
     ) -> list[Candidate]:

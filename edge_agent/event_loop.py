@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from drivers.protocol import CapabilityRefused, DriverError, DriverEvent, RadioState, SteeringOutcome
 from edge_agent.action_ledger import ActionLedger, ActionOutcome, ActionRecord
 from edge_agent.action_monitor import Baseline, Verdict, WatchedAction, judge, judge_critical_event
+from edge_agent.anti_flapping import ChangeBudget, RollbackHolddowns
 from edge_agent.cooldown import RadioCooldowns
 from edge_agent.decisions import Intent, IntentKind, RadioContext, decide, rank
 from edge_agent.dfs_state import DfsState
@@ -54,6 +55,9 @@ class EventLoopStats:
     actions: int = 0
     steering_requests: int = 0
     deferred_by_cooldown: int = 0
+    deferred_by_soak: int = 0
+    deferred_by_holddown: int = 0
+    deferred_by_budget: int = 0
     rollbacks: int = 0
     alarms: int = 0
     fallback_updates: int = 0
@@ -78,6 +82,8 @@ class EventLoop:
         self._clock = clock
         self._rankings: dict[str, Ranking] = {}
         self.cooldowns = RadioCooldowns(policy.cooldown_s)
+        self.holddowns = RollbackHolddowns(policy.rollback_holddown_s, policy.rollback_holddown_max_s)
+        self.budget = ChangeBudget(policy.max_local_changes_per_hour)
         self.backoff = SteeringBackoff(policy.steer_backoff_s, policy.steer_backoff_max_s)
         self.stats = EventLoopStats()
         self.states: dict[str, RadioState] = {}
@@ -236,20 +242,25 @@ class EventLoop:
             cleared=self.dfs.cleared(radio_id),
             radar_hits=self.dfs.radar_hits(radio_id, now - RADAR_MEMORY_S),
             ranking=self._rankings.get(radio_id),
+            zones=self._actions.zones_for(radio_id),
         )
 
     async def _handle(self, queued: QueuedEvent, now: float) -> None:
         self.stats.processed += 1
         context = self.context(queued.radio_id)
         if context is None:
+            self._arrivals.pop(queued.event_id, None)
             return
         subjects = self._subjects.pop((queued.radio_id, queued.type), ())
         intent = decide(queued, context, self.policy, subjects)
         if intent.kind is IntentKind.NONE:
+            self._arrivals.pop(queued.event_id, None)
+            log.debug("%s: %s: %s", intent.radio_id, queued.type.value, intent.explanation)
             return
-        if not self.cooldowns.ready(intent.radio_id, now, override=intent.override_cooldown):
-            self.stats.deferred_by_cooldown += 1
-            log.debug("%s: %s deferred by cooldown", intent.radio_id, intent.reason_code)
+        held = self._held_back(intent, now)
+        if held:
+            self._arrivals.pop(queued.event_id, None)
+            log.info("%s: %s not acted on: %s", intent.radio_id, intent.reason_code, held)
             return
         arrived = self._arrivals.pop(queued.event_id, None)
         if intent.kind is IntentKind.CHANGE:
@@ -258,6 +269,26 @@ class EventLoop:
             await self._steer(intent, queued)
         else:
             self._unable(intent, queued)
+
+    def _held_back(self, intent: Intent, now: float) -> str:
+        """Why the flap guards hold an action back now (empty: go ahead). Radar overrides them all."""
+        if intent.kind is IntentKind.ALARM or intent.override_cooldown:
+            return ""
+        radio_id = intent.radio_id
+        if not self.cooldowns.ready(radio_id, now):
+            self.stats.deferred_by_cooldown += 1
+            return f"cooldown, {self.cooldowns.remaining(radio_id, now):.0f} s left"
+        watched = self.watched.get(radio_id)
+        if watched is not None and now - watched.started <= self.policy.rollback.window_s:
+            self.stats.deferred_by_soak += 1
+            return f"the last action ({watched.reason}) is still being watched"
+        if (wait := self.holddowns.remaining(radio_id, intent.reason_code, now)) > 0:
+            self.stats.deferred_by_holddown += 1
+            return f"held down for another {wait:.0f} s after a rollback"
+        if not self.budget.allows(radio_id, now):
+            self.stats.deferred_by_budget += 1
+            return f"the budget of {self.budget.per_hour} local changes an hour is spent"
+        return ""
 
     def _inputs(self, intent: Intent, queued: QueuedEvent) -> dict[str, object]:
         return {
@@ -281,6 +312,8 @@ class EventLoop:
         if outcome.status == pb.APPLIED:
             self.stats.actions += 1
             self.cooldowns.acted(intent.radio_id, started)
+            if not radar:
+                self.budget.spent(intent.radio_id, started)
             state = self.states.get(intent.radio_id)
             if state is not None and outcome.token is not None:
                 self.watched[intent.radio_id] = WatchedAction(
@@ -364,6 +397,7 @@ class EventLoop:
         verdict, why = judge(watched, state, now, self.policy.rollback)
         if verdict is Verdict.KEPT:
             del self.watched[state.radio_id]
+            self.holddowns.kept(state.radio_id, watched.reason)
         elif verdict is Verdict.ROLL_BACK:
             self._pending_rollbacks.append((state.radio_id, why))
 
@@ -376,6 +410,8 @@ class EventLoop:
             outcome = await self._actions.restore(radio_id, watched.rollback_token_id)
         self.stats.rollbacks += outcome.status == pb.ROLLED_BACK
         self.cooldowns.acted(radio_id, started)
+        wait = self.holddowns.rolled_back(radio_id, watched.reason, started)
+        why = f"{why}; {watched.reason} held down for {wait:.0f} s"
         self._ledger.report(
             ActionRecord(
                 origin=pb.ROLLBACK,

@@ -111,6 +111,10 @@ class EventPolicy:
     queue: QueueLimits = field(default_factory=QueueLimits)
     cooldown_s: float = 10.0
     radar_follow_up_margin: float = 0.15  # a second move after the AP's radar landing must score this much better
+    move_hysteresis: float = 0.1  # a channel change must score this much better than staying (when staying is possible)
+    rollback_holddown_s: float = 600.0  # after a rollback the same kind of action waits, doubling each time
+    rollback_holddown_max_s: float = 4 * 3600.0
+    max_local_changes_per_hour: int = 6  # per radio, radar moves not counted; 0 = no budget
     radio_problem_share: float = 0.30  # share of clients below poor_qoe that makes it the radio's problem
     weak_client_rssi_dbm: float = -75.0  # poor clients this weak point at coverage (power), not the channel
     steer_backoff_s: float = 300.0
@@ -133,6 +137,11 @@ def _number(where: str, value: Any, low: float, high: float) -> float:
     return float(value)
 
 
+def _bounds(key: str) -> tuple[float, float]:
+    """Levels in dBm are negative; every other figure (seconds, shares, counts, weights) is not."""
+    return (-120.0, 0.0) if key.endswith("_dbm") else (0.0, 1e9)
+
+
 def _section(where: str, data: Any, defaults: Any) -> Any:
     if not isinstance(data, Mapping):
         raise PolicyFileError(f"{where}: expected a mapping")
@@ -148,7 +157,7 @@ def _section(where: str, data: Any, defaults: Any) -> Any:
                 raise PolicyFileError(f"{where}.{key}: expected true or false")
             changes[key] = value
         else:
-            number = _number(f"{where}.{key}", value, 0.0, 1e9)
+            number = _number(f"{where}.{key}", value, *_bounds(key))
             changes[key] = int(number) if isinstance(default, int) else number
     try:
         return replace(defaults, **changes)
@@ -204,7 +213,7 @@ def parse_event_policy(data: Any, source: str) -> EventPolicy:
             changes[key] = _section(where, value, getattr(base, key))
         else:
             default = getattr(base, key)
-            number = _number(where, value, 0.0, 1e9)
+            number = _number(where, value, *_bounds(key))
             changes[key] = int(number) if isinstance(default, int) else number
     policy = replace(base, **changes)
     radar = policy.rules_for(EventType.DFS_RADAR)
@@ -213,6 +222,29 @@ def parse_event_policy(data: Any, source: str) -> EventPolicy:
             f"{source}: matrix: DFS_RADAR must map to channel_change at any confidence (the radio must leave)"
         )
     return policy
+
+
+def policy_to_data(policy: EventPolicy) -> dict[str, Any]:
+    """The policy as plain data, in the file format ``parse_event_policy`` reads back."""
+    data: dict[str, Any] = {}
+    for f in fields(policy):
+        value = getattr(policy, f.name)
+        if f.name == "matrix":
+            data[f.name] = [
+                {
+                    "event": rule.event_type.value,
+                    "action": rule.action.value,
+                    "min_confidence": rule.min_confidence,
+                    "min_duty_cycle": rule.min_duty_cycle,
+                    "step_db": rule.step_db,
+                }
+                for rule in value
+            ]
+        elif hasattr(value, "__dataclass_fields__"):
+            data[f.name] = {s.name: getattr(value, s.name) for s in fields(value)}
+        else:
+            data[f.name] = value
+    return data
 
 
 def load_event_policy(path: Path) -> EventPolicy:

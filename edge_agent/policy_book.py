@@ -32,6 +32,7 @@ class PolicyBook:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         conn.executescript(_SCHEMA)
+        self._zones: dict[str, list[SafeZoneLimit]] = {}  # read on every decision: cached until an update
 
     def update(self, policy: pb.PolicyUpdate) -> None:
         """Validate and store a policy; raises PolicyError and keeps the previous one when invalid."""
@@ -42,6 +43,7 @@ class PolicyBook:
             "INSERT OR REPLACE INTO policies (scope, policy) VALUES (?, ?)",
             [(scope, policy.SerializeToString()) for scope in scopes],
         )
+        self._zones.clear()
 
     def _policy(self, radio_id: str) -> pb.PolicyUpdate | None:
         for scope in (radio_id, ALL_RADIOS):
@@ -51,5 +53,8 @@ class PolicyBook:
         return None
 
     def zones_for(self, radio_id: str) -> list[SafeZoneLimit]:
-        policy = self._policy(radio_id)
-        return [_zone_from_pb(z) for z in policy.safe_zones] if policy else []
+        zones = self._zones.get(radio_id)
+        if zones is None:
+            policy = self._policy(radio_id)
+            zones = self._zones[radio_id] = [_zone_from_pb(z) for z in policy.safe_zones] if policy else []
+        return list(zones)

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from drivers.protocol import CapabilityRefused, ChangeRejected, DriverError, RadioDriver, RadioInfo
 from edge_agent.action_ledger import ActionOutcome
-from edge_agent.change_admission import admission_violations, changed_parameters
+from edge_agent.change_admission import SafeZoneLimit, admission_violations, changed_parameters
 from edge_agent.command_journal import CommandJournal
 from edge_agent.policy_book import PolicyBook
 from edge_agent.rollback_tokens import RollbackTokenStore
@@ -61,6 +61,10 @@ class RadioActions:
         self._policies = policies
         self._clock = clock
         self._locks: dict[str, asyncio.Lock] = {}
+
+    def zones_for(self, radio_id: str) -> list[SafeZoneLimit]:
+        """The controller's safe zones for the radio (checked again on every change)."""
+        return self._policies.zones_for(radio_id)
 
     def lock(self, radio_id: str) -> asyncio.Lock:
         return self._locks.setdefault(radio_id, asyncio.Lock())

@@ -41,6 +41,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--telemetry-interval", type=float, default=10.0, metavar="S", help="seconds between samples")
     p.add_argument("--identifier-key", type=Path, metavar="FILE", help="key for hashing client ids (shared per site)")
     p.add_argument("--opt-out", action="append", default=[], metavar="MAC", help="a client never reported (repeat)")
+    p.add_argument(
+        "--event-policy",
+        type=Path,
+        metavar="FILE",
+        help="event policy (decision matrix, thresholds, rollback triggers), YAML or JSON (default: built-in)",
+    )
     add_tls_options(p)
     p.set_defaults(handler=_run)
 
@@ -55,6 +61,10 @@ def _run(ns: argparse.Namespace) -> int:
     if ns.driver == "sim-ap" and ns.region is None:
         raise UsageError("--driver sim-ap needs --region FCC|ETSI|JP (the site's regulatory domain)")
     agent_id = ns.id or ns.ap[0]
+    if ns.event_policy is not None:
+        from edge_agent.event_policy import load_event_policy
+
+        ns.event_policy = load_event_policy(ns.event_policy)  # checked before anything starts
     tls = resolve_tls(ns, CertKind.AGENT, agent_id)
     state_dir: Path = ns.state_dir or Path(f"rrm-agent-{agent_id}")
     asyncio.run(_serve(ns, agent_id, tls, state_dir))
@@ -98,6 +108,7 @@ async def _open_driver(ns: argparse.Namespace) -> tuple[RadioDriver, Region, asy
 
 
 async def _serve(ns: argparse.Namespace, agent_id: str, tls: CertPaths | None, state_dir: Path) -> None:
+    from edge_agent.event_policy import EventPolicy
     from edge_agent.link import LinkSettings, tls_channel_credentials
     from edge_agent.runtime import AgentRuntime, AgentSettings
     from radio_domain.identifiers import IdentifierHasher
@@ -111,6 +122,7 @@ async def _serve(ns: argparse.Namespace, agent_id: str, tls: CertPaths | None, s
             region=region,
             telemetry_interval_s=ns.telemetry_interval,
             opted_out_clients=tuple(ns.opt_out),
+            event_policy=ns.event_policy or EventPolicy(),
         ),
         driver,
         open_database(state_dir / "agent.db"),

@@ -33,6 +33,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report to FILE ('-' for stdout)")
     p.add_argument("--state-dir", type=Path, metavar="DIR", help="keep databases and PKI in DIR (default: temporary)")
     p.add_argument(
+        "--event-policy",
+        type=Path,
+        metavar="FILE",
+        help="the agents' event policy (decision matrix, thresholds, rollback triggers), YAML or JSON "
+        "(default: the built-in one; see `rrm policy show`)",
+    )
+    p.add_argument(
         "--speed",
         type=float,
         default=DEFAULT_SPEED,
@@ -58,9 +65,11 @@ def _run(ns: argparse.Namespace) -> int:
 
 
 def _run_in(ns: argparse.Namespace, scenario: Scenario, name: str, state_dir: Path) -> int:
+    from edge_agent.event_policy import EventPolicy, load_event_policy
     from rrm.demo.fleet import DemoFleet, DemoOptions
 
     options = DemoOptions(
+        event_policy=load_event_policy(ns.event_policy) if ns.event_policy else EventPolicy(),
         scenario=scenario,
         scenario_name=name,
         minutes=ns.minutes,

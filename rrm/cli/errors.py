@@ -10,11 +10,19 @@ class UsageError(Exception):
 def expected_errors() -> tuple[type[BaseException], ...]:
     """Every typed error that means bad input or a bad environment, not a bug."""
     from drivers.protocol import DriverError
+    from edge_agent.event_policy import PolicyFileError
     from radio_domain.regulatory import RegulatoryError
     from rrm.sqlite_files import StateFileError
     from rrm.tls_files import PkiError
 
-    errors: list[type[BaseException]] = [UsageError, PkiError, StateFileError, RegulatoryError, DriverError]
+    errors: list[type[BaseException]] = [
+        UsageError,
+        PkiError,
+        StateFileError,
+        RegulatoryError,
+        DriverError,
+        PolicyFileError,
+    ]
     try:
         from drivers.sim.scenario import ScenarioError
     except ImportError:  # pragma: no cover - the simulator is part of every install

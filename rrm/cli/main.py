@@ -14,6 +14,7 @@ from rrm.cli import (
     controller_command,
     demo_command,
     pki_commands,
+    policy_commands,
     scenario_commands,
     sim_ap_command,
 )
@@ -28,7 +29,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rrm {__version__}")
     parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING or ERROR (default: %(default)s)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands = (demo_command, controller_command, agent_command, sim_ap_command, pki_commands, scenario_commands)
+    commands = (
+        demo_command,
+        controller_command,
+        agent_command,
+        sim_ap_command,
+        pki_commands,
+        scenario_commands,
+        policy_commands,
+    )
     for module in (*commands, bench_commands):
         module.register(sub)
     return parser

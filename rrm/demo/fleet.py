@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from controller.app import ControllerApp, ControllerSettings
@@ -19,6 +19,7 @@ from drivers.sim.driver import SimDriver
 from drivers.sim.runner import WorldRunner
 from drivers.sim.scenario import Scenario
 from drivers.sim.world import SimWorld
+from edge_agent.event_policy import EventPolicy
 from edge_agent.link import LinkSettings, tls_channel_credentials
 from edge_agent.runtime import AgentRuntime, AgentSettings
 from radio_domain.identifiers import IdentifierHasher
@@ -43,6 +44,7 @@ class DemoOptions:
     state_dir: Path
     speed: float | None  # simulated seconds per real second; None = as fast as possible
     telemetry_interval_s: float = 10.0
+    event_policy: EventPolicy = field(default_factory=EventPolicy)
     show_progress: bool = True
     connect_timeout_s: float = 60.0
     drain_timeout_s: float = 60.0
@@ -98,7 +100,10 @@ class DemoFleet:
         credentials = tls_channel_credentials(leaf_paths(self.pki_dir, CertKind.AGENT, ap_id))
         return AgentRuntime(
             AgentSettings(
-                agent_id=ap_id, region=self.world.region, telemetry_interval_s=self.options.telemetry_interval_s
+                agent_id=ap_id,
+                region=self.world.region,
+                telemetry_interval_s=self.options.telemetry_interval_s,
+                event_policy=self.options.event_policy,
             ),
             driver,
             open_database(self.options.state_dir / "agents" / f"{ap_id}.db"),
