@@ -132,9 +132,7 @@ def test_qoe_trouble_on_many_clients_is_the_radios_problem_on_few_it_is_steering
     assert power.change.tx_power_dbm == 23.0  # 20 dBm + the rule's 3 dB step, the radio's ceiling
     few = healthy + weak[:1]
     neighbour = NeighborObservation("ap-2/5g", True, 149, 80, -55.0)
-    steer_context = _context(
-        state=_state(config, few + (), neighbors=(neighbour,)), steerable=frozenset({"weak0", "ok0"})
-    )
+    steer_context = _context(state=_state(config, few, neighbors=(neighbour,)), steerable=frozenset({"weak0", "ok0"}))
     steer = decide(_event(EventType.EMERGENCY_QOE, 0.7), steer_context, POLICY, subjects=("weak0",))
     assert steer.kind is IntentKind.STEER and steer.steer == (("weak0", "ap-2/5g"),)
 
