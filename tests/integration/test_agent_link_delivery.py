@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from rrm.v1 import agent_link_pb2 as pb
 from tests.integration.conftest import Site, eventually
 
 pytestmark = pytest.mark.integration
@@ -121,3 +122,25 @@ async def test_a_dead_ingest_writer_stops_the_controller_and_agents_keep_their_d
     # The controller ends the agent's stream (UNAVAILABLE; a write racing it may be seen as INTERNAL).
     await eventually(lambda: agent.link is not None and agent.link.last_error != "", "the stream to end")
     assert agent.outbox.counters().depth >= 3
+
+
+async def test_with_the_controller_down_radar_still_moves_the_radio_and_records_wait(site: Site) -> None:
+    """Offline operation: no controller listening; the agent's event loop acts and its outbox fills."""
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("localhost", 0))
+        site.port = probe.getsockname()[1]
+    agent = await site.start_agent("ap-2")
+    await site.advance(130)  # radar on ap-2/5g's channel at 120 s
+    config = site.world.config("ap-2/5g")
+    assert config.channel not in (52, 56)
+    assert agent.link is not None and not agent.link.connected.is_set() and agent.link.last_error
+    pending = [
+        pb.AgentMessage.FromString(e.payload) for e in agent.outbox.pending(durable=True, after_seq=0, limit=10_000)
+    ]
+    assert any(m.WhichOneof("body") == "event" and m.event.type == pb.DFS_RADAR for m in pending)
+    assert any(m.WhichOneof("body") == "action_report" and m.action_report.origin == pb.AP_AUTONOMOUS for m in pending)
+    assert any(m.WhichOneof("body") == "audit" for m in pending)
+    await site.start_controller()
+    await eventually(lambda: agent.outbox.counters().depth == 0, "the outbox drained once the controller is up")
