@@ -113,6 +113,17 @@ def rank(context: RadioContext, policy: EventPolicy) -> Ranking:
     return context.ranking or Ranking.of(selection_inputs(context), policy.selection)
 
 
+def radar_fallback(context: RadioContext, policy: EventPolicy, ranking: Ranking | None = None) -> tuple[int, ...]:
+    """What the AP's own radar fallback list (hostapd ``chanlist``) should hold now, best first."""
+    config = context.config
+    try:
+        group = regulatory.bonding_group(context.region, context.info.band, config.channel, config.width_mhz)
+    except regulatory.RegulatoryError:
+        group = (config.channel,)
+    chosen = ranking or rank(context, policy)
+    return chosen.radar_fallback(group, config.width_mhz, policy.radar_fallback_channels)
+
+
 def decide(event: QueuedEvent, context: RadioContext, policy: EventPolicy, subjects: Sequence[str] = ()) -> Intent:
     """What to do about one (coalesced) event on one radio; ``subjects`` are the clients it concerns."""
     rule = _rule(event, policy)
@@ -123,6 +134,8 @@ def decide(event: QueuedEvent, context: RadioContext, policy: EventPolicy, subje
         action = _qoe_action(event, context, policy, rule)
     if event.type is EventType.DFS_RADAR:
         return _radar(event, context, policy)
+    if event.type is EventType.NON_WIFI_BURST and event.channel and not _on_radio(event.channel, context):
+        return _nothing(event, context, f"the burst is on channel {event.channel}, not on the radio's channels")
     if action is ActionKind.CHANNEL_CHANGE:
         return _channel_change(event, context, policy, f"{event.type.value}_AVOIDANCE")
     if action is ActionKind.WIDTH_REDUCTION:
@@ -136,6 +149,15 @@ def decide(event: QueuedEvent, context: RadioContext, policy: EventPolicy, subje
     if action is ActionKind.RESTART_RADIO:
         return Intent(IntentKind.RESTART, context.info.radio_id, action, event.type.value, "restart the failed radio")
     return _nothing(event, context, "report only")
+
+
+def _on_radio(channel: int, context: RadioContext) -> bool:
+    config = context.config
+    try:
+        group = regulatory.bonding_group(context.region, context.info.band, config.channel, config.width_mhz)
+    except regulatory.RegulatoryError:
+        return channel == config.channel
+    return channel in group
 
 
 def _nothing(event: QueuedEvent, context: RadioContext, why: str) -> Intent:

@@ -33,7 +33,6 @@ from radio_domain.regulatory import Region
 
 CARRIER_SENSE_DBM = -82.0
 ORTHOGONAL_2G = frozenset({1, 6, 11})
-FALLBACK_LIST_LENGTH = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,21 +285,29 @@ class Ranking:
             why += f"; no channel is usable without a CAC, the radio is off air for {best.cac_s:g} s"
         return ChannelChoice(best.channel, best.width_mhz, best.score, best.cac_s, why)
 
-    def radar_fallback(self, current_group: Collection[int], limit: int = FALLBACK_LIST_LENGTH) -> tuple[int, ...]:
+    def radar_fallback(self, current_group: Collection[int], current_width: int, limit: int = 1) -> tuple[int, ...]:
         """Channels for the AP's own radar fallback (hostapd ``chanlist``), best first.
 
-        Radar will put the current group in non-occupancy, so it is left out; only channels usable
-        at once are listed (the AP would otherwise land on a CAC), each once, at its best width's rank.
+        hostapd only filters by the list and picks at random among the listed channels usable at
+        its current width (above 20 MHz, only a bonding group's first channel counts), narrowing
+        only when none is; so the list holds the best candidates usable at once at the widest width
+        that has any, each as its group's first channel, and by default just one, which makes the
+        AP's landing the agent's choice. Radar will put the current group in non-occupancy, so it is
+        left out. Empty when no channel is usable at once (the AP then picks a non-DFS one itself).
         """
-        order: list[int] = []
-        for candidate in self.candidates:
-            if (
-                candidate.cac_s == 0
-                and candidate.channel not in order
-                and not set(candidate.group) & set(current_group)
-            ):
-                order.append(candidate.channel)
-        return tuple(order[:limit])
+        leaving = set(current_group)
+        widths = sorted({c.width_mhz for c in self.candidates if c.width_mhz <= current_width}, reverse=True)
+        for width in widths:
+            order: list[int] = []
+            for candidate in self.candidates:
+                first = candidate.group[0]
+                if candidate.width_mhz != width or candidate.cac_s > 0 or leaving.intersection(candidate.group):
+                    continue
+                if first not in order:
+                    order.append(first)
+            if order:
+                return tuple(order[:limit])
+        return ()
 
 
 def select_emergency_channel(

@@ -26,25 +26,20 @@ from edge_agent.action_ledger import ActionLedger, ActionOutcome, ActionRecord
 from edge_agent.action_monitor import Baseline, Verdict, WatchedAction, judge, judge_critical_event
 from edge_agent.anti_flapping import ChangeBudget, RollbackHolddowns
 from edge_agent.cooldown import RadioCooldowns
-from edge_agent.decisions import Intent, IntentKind, RadioContext, decide, rank
+from edge_agent.decisions import Intent, IntentKind, RadioContext, decide, radar_fallback
 from edge_agent.dfs_state import DfsState
-from edge_agent.emergency_channels import Ranking
 from edge_agent.event_detection import DetectedEvent, detect_load_imbalance, detect_radio_events
 from edge_agent.event_policy import EventPolicy
 from edge_agent.event_queue import EventQueue, QueuedEvent
-from edge_agent.non_occupancy import radar_channels
 from edge_agent.radio_actions import RadioActions
+from edge_agent.radio_knowledge import RadioKnowledge
 from edge_agent.steering_backoff import SteeringBackoff
-from radio_domain import regulatory
 from radio_domain.events import DEFAULT_SEVERITY, EventType, Severity
-from radio_domain.radio import split_radio_id
 from rrm.clock import Clock
 from rrm.v1 import agent_link_pb2 as pb
 
 log = logging.getLogger(__name__)
 
-INTERFERENCE_MEMORY_S = 600.0
-RADAR_MEMORY_S = 24 * 3600.0  # radar hits this recent make a channel less attractive
 DRAIN_BATCH = 64
 LATENCY_SAMPLES = 10_000
 
@@ -60,8 +55,10 @@ class EventLoopStats:
     deferred_by_budget: int = 0
     rollbacks: int = 0
     alarms: int = 0
+    alarms_repeated: int = 0
     fallback_updates: int = 0
     decision_latency_s: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
+    radar_latency_s: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
 
 
 class EventLoop:
@@ -80,18 +77,16 @@ class EventLoop:
         self._actions = actions
         self._ledger = ledger
         self._clock = clock
-        self._rankings: dict[str, Ranking] = {}
         self.cooldowns = RadioCooldowns(policy.cooldown_s)
         self.holddowns = RollbackHolddowns(policy.rollback_holddown_s, policy.rollback_holddown_max_s)
         self.budget = ChangeBudget(policy.max_local_changes_per_hour)
         self.backoff = SteeringBackoff(policy.steer_backoff_s, policy.steer_backoff_max_s)
+        self.knowledge = RadioKnowledge(actions=actions, dfs=dfs, policy=policy, backoff=self.backoff)
         self.stats = EventLoopStats()
-        self.states: dict[str, RadioState] = {}
         self.watched: dict[str, WatchedAction] = {}
         self._subjects: dict[tuple[str, EventType], tuple[str, ...]] = {}
-        self._interfered: dict[str, dict[int, tuple[float, float]]] = {}
         self._fallbacks: dict[str, tuple[int, ...]] = {}
-        self._arrivals: dict[str, float] = {}
+        self._alarmed: dict[str, float] = {}
         self._work = asyncio.Event()
         self._pending_rollbacks: list[tuple[str, str]] = []
 
@@ -99,50 +94,31 @@ class EventLoop:
 
     def observe_driver_event(self, event: DriverEvent, event_id: str) -> None:
         """A driver event (already recorded and forwarded by the runtime)."""
-        radio_id = event.radio_id
-        if radio_id not in self._actions.radios:
+        if not self.knowledge.manages(event.radio_id):
             return
-        if event.type is EventType.DFS_RADAR:
-            channels, seconds = radar_channels(event.channel, event.metadata)
-            self.dfs.record_radar(radio_id, channels, event.timestamp, event.timestamp + seconds)
-        elif event.type is EventType.CAC_COMPLETED:
-            config = event.config or self._actions.configs.get(radio_id)
-            if config is not None:
-                band = self._actions.radios[radio_id].band
-                group = regulatory.bonding_group(self._actions.region, band, config.channel, config.width_mhz)
-                self.dfs.record_cac_completed(radio_id, group, event.timestamp)
-        elif event.type is EventType.NON_WIFI_BURST:
-            duty = float(event.metadata.get("duty_cycle", "0") or 0.0)
-            self._interfered.setdefault(radio_id, {})[event.channel] = (duty, event.timestamp)
-        if event.config is not None:
-            self._actions.configs[radio_id] = event.config
-        self._rankings.pop(radio_id, None)
+        self.knowledge.note_event(event)
         if self.policy.rules_for(event.type):
-            self._enqueue(event_id, radio_id, event.type, event.confidence, event.channel, event.metadata, ())
+            self._enqueue(event_id, event.radio_id, event.type, event.confidence, event.channel, event.metadata, ())
         else:
-            self._work.set()  # nothing to decide, but the ranking and the fallback list are due
+            self._work.set()  # nothing to decide, but the ranking and the fallback list may be due
 
     def observe_states(self, states: Sequence[RadioState]) -> None:
-        """The radios' latest readings: detection, post-action monitoring, fallback refresh."""
+        """The radios' latest readings: detection, post-action monitoring, rankings."""
         now = self._clock.now()
-        for state in states:
-            if state.radio_id not in self._actions.radios:
-                continue
-            previous = self.states.get(state.radio_id)
-            self.states[state.radio_id] = state
-            self._actions.configs[state.radio_id] = state.config
-            self._rankings.pop(state.radio_id, None)
+        mine = [s for s in states if self.knowledge.manages(s.radio_id)]
+        for state in mine:
+            previous = self.knowledge.note_state(state)
             for found in detect_radio_events(previous, state, self._actions.region, self.policy.detection):
                 self._detected(found)
             self._judge_watched(state, now)
-        for found in detect_load_imbalance(states, self.policy.detection):
+        for found in detect_load_imbalance(mine, self.policy.detection):
             self._detected(found)
         self._work.set()
 
     def _detected(self, found: DetectedEvent) -> None:
         if found.type is EventType.NON_WIFI_BURST:
             duty = float(found.metadata.get("duty_cycle", "0"))
-            self._interfered.setdefault(found.radio_id, {})[found.channel] = (duty, found.timestamp)
+            self.knowledge.note_interference(found.radio_id, found.channel, duty, found.timestamp)
         event_id = f"det-{found.radio_id}-{found.type.value}-{found.timestamp:.3f}"
         self._enqueue(
             event_id, found.radio_id, found.type, found.confidence, found.channel, found.metadata, found.subjects
@@ -158,13 +134,19 @@ class EventLoop:
         metadata: Mapping[str, str],
         subjects: tuple[str, ...],
     ) -> None:
-        if not radio_id or radio_id not in self._actions.radios:
-            return
         now = self._clock.now()
         if subjects:
             self._subjects[(radio_id, kind)] = subjects
-        self._arrivals[event_id] = time.perf_counter()
-        self.queue.put(event_id, radio_id, kind, now, confidence=confidence, channel=channel, metadata=metadata)
+        self.queue.put(
+            event_id,
+            radio_id,
+            kind,
+            now,
+            confidence=confidence,
+            channel=channel,
+            metadata=metadata,
+            arrived=time.perf_counter(),
+        )
         # A new critical event during an action's window undoes it; radar is not one of them: radar
         # moves the radio anyway, and the way back may be the radar channel.
         watched = self.watched.get(radio_id)
@@ -213,58 +195,28 @@ class EventLoop:
         while batch := self.queue.drain(now, DRAIN_BATCH):
             for queued in batch:
                 await self._handle(queued, now)
-        await self._refresh_rankings()
+        await self._refresh_rankings(now)
 
     def context(self, radio_id: str) -> RadioContext | None:
-        info = self._actions.radios.get(radio_id)
-        if info is None:
-            return None
-        now = self._clock.now()
-        state = self.states.get(radio_id)
-        ap_id = info.ap_id
-        siblings = [s for rid, s in self.states.items() if rid != radio_id and split_radio_id(rid)[0] == ap_id]
-        seen = self._interfered.get(radio_id, {})
-        interfered = {ch: duty for ch, (duty, at) in seen.items() if now - at <= INTERFERENCE_MEMORY_S}
-        steerable = (
-            frozenset(c.client_id for c in state.clients if self.backoff.may_steer(c.client_id, now))
-            if state
-            else frozenset()
-        )
-        return RadioContext(
-            info=info,
-            region=self._actions.region,
-            config=self._actions.configs[radio_id],
-            state=state,
-            siblings=siblings,
-            interfered=interfered,
-            steerable=steerable,
-            blocked=self.dfs.blocked(radio_id, now),
-            cleared=self.dfs.cleared(radio_id),
-            radar_hits=self.dfs.radar_hits(radio_id, now - RADAR_MEMORY_S),
-            ranking=self._rankings.get(radio_id),
-            zones=self._actions.zones_for(radio_id),
-        )
+        """What the decision matrix would be told about the radio now."""
+        return self.knowledge.context(radio_id, self._clock.now())
 
     async def _handle(self, queued: QueuedEvent, now: float) -> None:
         self.stats.processed += 1
-        context = self.context(queued.radio_id)
+        context = self.knowledge.context(queued.radio_id, now)
         if context is None:
-            self._arrivals.pop(queued.event_id, None)
             return
         subjects = self._subjects.pop((queued.radio_id, queued.type), ())
         intent = decide(queued, context, self.policy, subjects)
         if intent.kind is IntentKind.NONE:
-            self._arrivals.pop(queued.event_id, None)
             log.debug("%s: %s: %s", intent.radio_id, queued.type.value, intent.explanation)
             return
         held = self._held_back(intent, now)
         if held:
-            self._arrivals.pop(queued.event_id, None)
             log.info("%s: %s not acted on: %s", intent.radio_id, intent.reason_code, held)
             return
-        arrived = self._arrivals.pop(queued.event_id, None)
         if intent.kind is IntentKind.CHANGE:
-            await self._change(intent, queued, arrived)
+            await self._change(intent, queued)
         elif intent.kind is IntentKind.STEER:
             await self._steer(intent, queued)
         else:
@@ -300,21 +252,25 @@ class EventLoop:
             "decision": intent.explanation,
         }
 
-    async def _change(self, intent: Intent, queued: QueuedEvent, arrived: float | None) -> None:
+    async def _change(self, intent: Intent, queued: QueuedEvent) -> None:
         assert intent.change is not None
         radar = queued.type is EventType.DFS_RADAR
         started = self._clock.now()
         async with self._actions.lock(intent.radio_id):
-            if arrived is not None:
-                self.stats.decision_latency_s.append(time.perf_counter() - arrived)
             outcome = await self._actions.change(intent.radio_id, intent.change, loop="EVENT", rate_limited=not radar)
+        if self._actions.last_apply_perf and queued.arrived:
+            # From the first event of the entry to the driver's apply call (admission included).
+            latency = self._actions.last_apply_perf - queued.arrived
+            self.stats.decision_latency_s.append(latency)
+            if radar:
+                self.stats.radar_latency_s.append(latency)
         self._report(intent, queued, outcome, started)
         if outcome.status == pb.APPLIED:
             self.stats.actions += 1
             self.cooldowns.acted(intent.radio_id, started)
             if not radar:
                 self.budget.spent(intent.radio_id, started)
-            state = self.states.get(intent.radio_id)
+            state = self.knowledge.states.get(intent.radio_id)
             if state is not None and outcome.token is not None:
                 self.watched[intent.radio_id] = WatchedAction(
                     action_id=queued.event_id,
@@ -325,7 +281,7 @@ class EventLoop:
                     rollback_eligible=intent.rollback_eligible,
                     reason=intent.reason_code,
                 )
-            self._rankings.pop(intent.radio_id, None)
+            self.knowledge.invalidate(intent.radio_id)
 
     def _report(self, intent: Intent, queued: QueuedEvent, outcome: ActionOutcome, started: float) -> None:
         self._ledger.report(
@@ -380,13 +336,18 @@ class EventLoop:
     def _unable(self, intent: Intent, queued: QueuedEvent) -> None:
         """An alarm (no legal channel left) or an action this driver cannot take (restart)."""
         config = self._actions.configs[intent.radio_id]
+        now = self._clock.now()
         if intent.kind is IntentKind.ALARM:
+            if now - self._alarmed.get(intent.radio_id, float("-inf")) < self.policy.alarm_repeat_s:
+                self.stats.alarms_repeated += 1  # raised already: said again only after alarm_repeat_s
+                return
+            self._alarmed[intent.radio_id] = now
             self.stats.alarms += 1
             log.error("%s: ALARM %s: %s", intent.radio_id, intent.reason_code, intent.explanation)
             error = f"alarm: {intent.explanation}"
         else:
             error = f"the {self._actions.driver.name} driver cannot restart radios; waiting for the radio to recover"
-        self._report(intent, queued, ActionOutcome(pb.FAILED, config, config, error), self._clock.now())
+        self._report(intent, queued, ActionOutcome(pb.FAILED, config, config, error), now)
 
     # ------------------------------------------------------------------ rollback and fallback
 
@@ -427,23 +388,14 @@ class EventLoop:
             )
         )
 
-    async def _refresh_rankings(self) -> None:
-        """Rank the radios whose readings changed; point their AP's radar fallback at the new ranking."""
-        for radio_id, info in self._actions.radios.items():
-            if radio_id in self._rankings or radio_id not in self._actions.configs:
+    async def _refresh_rankings(self, now: float) -> None:
+        """Rank the radios whose inputs changed; point their AP's radar fallback at the new ranking."""
+        for radio_id in self.knowledge.stale():
+            ranked = self.knowledge.refresh(radio_id, now)
+            if ranked is None or not self.knowledge.info(radio_id).capabilities.can_set_fallback_channels:
                 continue
-            context = self.context(radio_id)
-            if context is None:
-                continue
-            ranking = self._rankings[radio_id] = rank(context, self.policy)
-            if not info.capabilities.can_set_fallback_channels:
-                continue
-            config = context.config
-            try:
-                group = regulatory.bonding_group(self._actions.region, info.band, config.channel, config.width_mhz)
-            except regulatory.RegulatoryError:
-                group = (config.channel,)
-            fallback = ranking.radar_fallback(group)
+            context, ranking = ranked
+            fallback = radar_fallback(context, self.policy, ranking)
             if not fallback or self._fallbacks.get(radio_id) == fallback:
                 continue
             try:

@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -111,10 +112,12 @@ class EventPolicy:
     queue: QueueLimits = field(default_factory=QueueLimits)
     cooldown_s: float = 10.0
     radar_follow_up_margin: float = 0.15  # a second move after the AP's radar landing must score this much better
+    radar_fallback_channels: int = 1  # listed for the AP's own radar move; hostapd picks among them at random
     move_hysteresis: float = 0.1  # a channel change must score this much better than staying (when staying is possible)
     rollback_holddown_s: float = 600.0  # after a rollback the same kind of action waits, doubling each time
     rollback_holddown_max_s: float = 4 * 3600.0
     max_local_changes_per_hour: int = 6  # per radio, radar moves not counted; 0 = no budget
+    alarm_repeat_s: float = 600.0  # an alarm (no legal channel left) is raised again only after this long
     radio_problem_share: float = 0.30  # share of clients below poor_qoe that makes it the radio's problem
     weak_client_rssi_dbm: float = -75.0  # poor clients this weak point at coverage (power), not the channel
     steer_backoff_s: float = 300.0
@@ -122,7 +125,16 @@ class EventPolicy:
     max_steers_per_event: int = 5
 
     def rules_for(self, event_type: EventType) -> tuple[MatrixRule, ...]:
-        return tuple(rule for rule in self.matrix if rule.event_type is event_type)
+        return _rules_by_type(self.matrix).get(event_type, ())
+
+
+@lru_cache(maxsize=16)
+def _rules_by_type(matrix: tuple[MatrixRule, ...]) -> dict[EventType, tuple[MatrixRule, ...]]:
+    """The matrix indexed by event type, in order (asked for every event)."""
+    index: dict[EventType, list[MatrixRule]] = {}
+    for rule in matrix:
+        index.setdefault(rule.event_type, []).append(rule)
+    return {kind: tuple(rules) for kind, rules in index.items()}
 
 
 class PolicyFileError(ValueError):

@@ -1,13 +1,14 @@
 """The agent's event queue: the most urgent radio event first, duplicates merged, no radio flooding the rest.
 
-Events sharing a key (radio, type, channel) merge into one pending entry (count, highest confidence,
-latest metadata). Once a key is released, its next entry waits ``coalesce_window_s`` and absorbs
-duplicates meanwhile. Releasing takes a token from the radio's bucket (``burst_per_radio`` deep,
-refilled at ``rate_per_radio_per_s``); without one the entry waits. CRITICAL entries (radar, hardware
-failure) ignore both and leave at once. Drain order: most severe first, then oldest first. Past
-``max_pending`` the oldest entry of the lowest severity makes room, unless every pending entry is more
-severe than the newcomer, which is then refused. Released keys and idle, full buckets are forgotten.
-Time is the caller's ``now`` (seconds, never going backwards).
+Events sharing a key (radio, type, channel) merge into one pending entry (count, and the confidence
+and metadata of the strongest report, so a duty cycle stays with the confidence it came with).
+Once a key is released, its next entry waits ``coalesce_window_s`` and absorbs duplicates
+meanwhile. Releasing takes a token from the radio's bucket (``burst_per_radio`` deep, refilled at
+``rate_per_radio_per_s``); without one the entry waits. CRITICAL entries (radar, hardware failure)
+ignore both and leave at once. Drain order: most severe first, then oldest first. Past
+``max_pending`` the oldest entry of the lowest severity makes room, unless every pending entry is
+more severe than the newcomer, which is then refused. Released keys and idle, full buckets are
+forgotten. Time is the caller's ``now`` (seconds, never going backwards).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class QueuedEvent:
     first_seen: float
     last_seen: float
     count: int = 1  # how many events were merged into this entry
+    arrived: float = 0.0  # the caller's wall-clock mark of the first event (latency figures only)
 
 
 @dataclass
@@ -106,6 +108,7 @@ class EventQueue:
         channel: int = 0,
         metadata: Mapping[str, str] | None = None,
         severity: Severity | None = None,
+        arrived: float = 0.0,
     ) -> bool:
         """Queue an event; returns False when it was merged into a pending entry or dropped.
 
@@ -119,8 +122,9 @@ class EventQueue:
         entry = self._index.get(key)
         if entry is not None:
             entry.count += 1
-            entry.confidence = max(entry.confidence, confidence)
-            entry.metadata = dict(metadata) if metadata else {}
+            if confidence >= entry.confidence:  # the strongest report's figures stay together
+                entry.confidence = confidence
+                entry.metadata = dict(metadata) if metadata else {}
             entry.last_seen = now
             if severity > entry.severity:
                 del self._pending[entry.severity][key]
@@ -141,6 +145,7 @@ class EventQueue:
             metadata=dict(metadata) if metadata else {},
             first_seen=now,
             last_seen=now,
+            arrived=arrived,
         )
         self._index[key] = entry
         self._pending[severity][key] = entry

@@ -10,6 +10,7 @@ their non-occupancy period after radar (never, for anything). Changes to one rad
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Protocol
@@ -61,6 +62,7 @@ class RadioActions:
         self._policies = policies
         self._clock = clock
         self._locks: dict[str, asyncio.Lock] = {}
+        self.last_apply_perf = 0.0  # time.perf_counter() at the latest driver apply call (latency figures)
 
     def zones_for(self, radio_id: str) -> list[SafeZoneLimit]:
         """The controller's safe zones for the radio (checked again on every change)."""
@@ -133,6 +135,7 @@ class RadioActions:
     async def _drive(
         self, radio_id: str, current: RadioConfig, change: ConfigChange, success: pb.ActionStatus.ValueType
     ) -> ActionOutcome:
+        self.last_apply_perf = time.perf_counter()
         try:
             result = await self.driver.apply(radio_id, change)
         except (ChangeRejected, CapabilityRefused) as exc:

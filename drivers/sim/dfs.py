@@ -3,9 +3,13 @@
 Per radio: the 20 MHz channels in their 30-minute non-occupancy period (NOP) after radar and the
 channels a channel availability check (CAC) has cleared (regulatory.NOP_SECONDS,
 regulatory.cac_seconds; ARCHITECTURE.md invariant 1). A cleared channel stays usable until radar
-hits it. The landing choice after radar follows hostapd: the first channel of the configured
-fallback list (hostapd's ``chanlist``, kept pointed at the agent's ranking) that is legal, not in
-NOP and fits the width, narrowing the width if needed; else a random legal non-DFS channel.
+hits it. The landing choice after radar follows hostapd (src/ap/dfs.c ``dfs_get_valid_channel``):
+uniformly at random among the channels of the configured list (hostapd's ``chanlist``, which only
+filters, it does not order) that are legal, not in NOP and available at the current width (FCC
+and JP: non-DFS or cleared by a CAC, hostapd's DFS_AVAILABLE; ETSI: any, DFS_ANY_CHANNEL for
+uniform spreading, so an uncleared landing means a CAC), where above 20 MHz only the first
+channel of a bonding group counts; narrower widths only if none fits; with no listed channel
+usable, a random legal non-DFS channel. So an agent that wants a deterministic landing lists one.
 """
 
 from __future__ import annotations
@@ -76,10 +80,18 @@ def choose_radar_landing(
     the band has no usable channel at all (cannot happen with the shipped regulatory tables).
     """
     widths = [w for w in sorted(regulatory.widths(band), reverse=True) if w <= width_mhz]
-    for channel in fallback:
-        for w in widths:
-            if _usable(region, band, channel, w, memory, now):
-                return channel, w
+    for w in widths:
+        listed = sorted(
+            {
+                c
+                for c in fallback
+                if _usable(region, band, c, w, memory, now)
+                and regulatory.bonding_group(region, band, c, w)[0] == c
+                and (region is Region.ETSI or needs_cac(region, band, c, w, memory) == 0.0)
+            }
+        )
+        if listed:
+            return listed[int(rng.integers(len(listed)))], w
     for w in widths:
         candidates = [
             c

@@ -12,7 +12,7 @@ from rrm.cli.errors import UsageError
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("bench", help="benchmarks that print JSON figures")
-    bench_sub = p.add_subparsers(dest="bench_command", required=True, metavar="{ingest,agent-footprint}")
+    bench_sub = p.add_subparsers(dest="bench_command", required=True, metavar="{ingest,agent-footprint,events}")
 
     ingest = bench_sub.add_parser(
         "ingest", help="N concurrent mTLS agent streams sending telemetry to a controller process"
@@ -32,6 +32,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     footprint.add_argument("--seconds", type=float, default=15.0, help="how long to watch it (default: %(default)s)")
     _add_json(footprint)
     footprint.set_defaults(handler=_footprint)
+
+    events = bench_sub.add_parser(
+        "events", help="events/s and decision latency of one agent's event loop on the simulated driver"
+    )
+    events.add_argument("--events", type=int, default=100_000, help="driver events to feed (default: %(default)s)")
+    events.add_argument(
+        "--radios",
+        type=int,
+        default=None,
+        help="radios the events go to (default: every radio of the dense_floor scenario)",
+    )
+    _add_json(events)
+    events.set_defaults(handler=_events)
 
 
 def _add_json(parser: argparse.ArgumentParser) -> None:
@@ -69,4 +82,18 @@ def _footprint(ns: argparse.Namespace) -> int:
     from rrm.bench.footprint import run_agent_footprint
 
     _emit(run_agent_footprint(ns.seconds), ns.json)
+    return 0
+
+
+def _events(ns: argparse.Namespace) -> int:
+    from rrm.bench.events import EventsBenchOptions, run_events_bench, scenario_radio_count
+
+    if ns.events < 1:
+        raise UsageError(f"--events must be positive, got {ns.events}")
+    if ns.radios is not None:
+        if ns.radios < 1:
+            raise UsageError(f"--radios must be positive, got {ns.radios}")
+        if ns.radios > (available := scenario_radio_count()):
+            raise UsageError(f"--radios {ns.radios}: the dense_floor scenario has {available} radios")
+    _emit(run_events_bench(EventsBenchOptions(events=ns.events, radios=ns.radios)), ns.json)
     return 0

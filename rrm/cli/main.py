@@ -13,6 +13,7 @@ from rrm.cli import (
     bench_commands,
     controller_command,
     demo_command,
+    eval_commands,
     pki_commands,
     policy_commands,
     scenario_commands,
@@ -38,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         scenario_commands,
         policy_commands,
     )
-    for module in (*commands, bench_commands):
+    for module in (*commands, bench_commands, eval_commands):
         module.register(sub)
     return parser
 

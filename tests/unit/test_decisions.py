@@ -144,3 +144,9 @@ def test_a_client_backing_off_from_steering_is_not_asked_again() -> None:
     context = _context(state=_state(RadioConfig(36, 80, 17.0), clients, neighbors=(neighbour,)), steerable=frozenset())
     intent = decide(_event(EventType.EMERGENCY_QOE, 0.7), context, POLICY, subjects=("c1",))
     assert intent.kind is IntentKind.NONE
+
+
+def test_a_burst_on_another_channel_does_not_move_the_radio() -> None:
+    """Interference reported on a channel the radio does not occupy is only noted."""
+    intent = decide(_event(EventType.NON_WIFI_BURST, 0.95, channel=149, duty_cycle="0.9"), _context(36), POLICY)
+    assert intent.kind is IntentKind.NONE and "not on the radio's channels" in intent.explanation

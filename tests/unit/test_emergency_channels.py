@@ -147,8 +147,18 @@ def test_the_same_inputs_give_the_same_choice() -> None:
 def test_the_radar_fallback_list_leaves_out_the_current_group_and_cac_channels() -> None:
     """hostapd's chanlist: best first, only channels the AP can use at once after radar on its own."""
     inputs = _inputs(52, 80)
-    fallback = Ranking.of(inputs, W).radar_fallback((52, 56, 60, 64))
-    assert fallback
-    assert not set(fallback) & {52, 56, 60, 64}
-    assert all(not regulatory.needs_dfs(Region.FCC, Band.G5, c, 20) for c in fallback)
-    assert fallback[0] == _choose(replace(inputs, blocked=_nop(52, 56, 60, 64))).channel
+    ranking = Ranking.of(inputs, W)
+    assert ranking.radar_fallback((52, 56, 60, 64), 80) == (
+        _choose(replace(inputs, blocked=_nop(52, 56, 60, 64))).channel,
+    )
+    longer = ranking.radar_fallback((52, 56, 60, 64), 80, limit=8)
+    assert len(longer) > 1 and not set(longer) & {52, 56, 60, 64}
+    assert all(not regulatory.needs_dfs(Region.FCC, Band.G5, c, 20) for c in longer)
+    assert all(regulatory.bonding_group(Region.FCC, Band.G5, c, 80)[0] == c for c in longer)  # what hostapd counts
+
+
+def test_the_fallback_list_keeps_the_width_the_ap_will_land_at() -> None:
+    """Only 132/136 cleared and no 80 MHz group usable at once: the list names a channel at 40 MHz."""
+    caps = _caps(Region.FCC, Band.G5, channels=(100, 104, 108, 112, 132, 136, 140, 144))
+    inputs = _inputs(100, 80, capabilities=caps, cleared=frozenset({100, 104, 108, 112, 132, 136}))
+    assert Ranking.of(inputs, W).radar_fallback((100, 104, 108, 112), 80) == (132,)

@@ -349,3 +349,22 @@ async def test_everything_above_works_without_a_controller(rig: Rig) -> None:
     kinds = {m.WhichOneof("body") for m in rig.messages()}
     assert {"event", "action_report", "audit"} <= kinds
     assert any(m.event.type == pb.DFS_RADAR for m in rig.messages() if m.WhichOneof("body") == "event")
+
+
+async def test_an_alarm_is_raised_once_not_for_every_event(rig: Rig) -> None:
+    """No channel left: one alarm with its reason, repeats counted but not re-reported within 10 minutes."""
+    rig.agent.radios["ap-2/5g"] = replace(
+        rig.agent.radios["ap-2/5g"],
+        capabilities=replace(rig.agent.radios["ap-2/5g"].capabilities, channels=(52, 56)),
+    )
+    rig.agent.event_loop.knowledge.invalidate("ap-2/5g")
+    config = rig.world.config("ap-2/5g")
+    for _ in range(3):
+        radar = DriverEvent(
+            "ap-2/5g", EventType.DFS_RADAR, rig.clock.now(), 1.0, 52, config, {"nop_channels": "52,56", "nop_s": "1800"}
+        )
+        await rig.inject(radar)
+        rig.clock.advance(1)
+    alarms = [r for r in rig.reports() if r.error.startswith("alarm:")]
+    assert len(alarms) == 1 and "no legal 5g channel" in alarms[0].error
+    assert rig.agent.event_loop.stats.alarms_repeated == 2

@@ -48,7 +48,7 @@ def test_entries_of_one_severity_leave_oldest_first() -> None:
 
 
 def test_duplicates_merge_into_one_entry() -> None:
-    """Same radio, type and channel: one entry, counted, highest confidence, latest metadata."""
+    """Same radio, type and channel: one entry, counted, with the strongest report's confidence and metadata."""
     queue = EventQueue()
     assert queue.put("e1", "r1", BURST, 0.0, channel=36, confidence=0.4, metadata={"src": "a"})
     assert not queue.put("e2", "r1", BURST, 1.0, channel=36, confidence=0.9, metadata={"src": "b"})
@@ -60,7 +60,7 @@ def test_duplicates_merge_into_one_entry() -> None:
     assert queue.stats.coalesced == 2
     merged = queue.drain(3.0, 1)[0]
     assert (merged.event_id, merged.count, merged.confidence) == ("e1", 3, 0.9)
-    assert merged.metadata == {"src": "c"}
+    assert merged.metadata == {"src": "b"}  # a weaker later report does not replace the strong one's figures
     assert (merged.first_seen, merged.last_seen) == (0.0, 2.0)
 
 

@@ -11,7 +11,8 @@ from drivers.sim.scenario import parse_scenario
 from drivers.sim.world import SimWorld
 from radio_domain import regulatory
 from radio_domain.events import EventType
-from radio_domain.radio import ConfigChange
+from radio_domain.radio import Band, ConfigChange
+from radio_domain.regulatory import Region
 
 pytestmark = pytest.mark.unit
 
@@ -19,7 +20,13 @@ RADIO = "a/5g"
 
 
 def _world(
-    channel: int, width: int, *, region: str = "FCC", radar_mhz: float | None = None, radar_at: float = 10.0
+    channel: int,
+    width: int,
+    *,
+    region: str = "FCC",
+    radar_mhz: float | None = None,
+    radar_at: float = 10.0,
+    seed: int = 3,
 ) -> SimWorld:
     interferers: list[dict[str, Any]] = []
     if radar_mhz is not None:
@@ -29,7 +36,7 @@ def _world(
     data = {
         "format": "rrm-scenario",
         "version": 1,
-        "seed": 3,
+        "seed": seed,
         "region": region,
         "area_m": [60, 20],
         "duration_s": 4000,
@@ -100,19 +107,49 @@ def test_the_radar_channel_stays_closed_for_the_non_occupancy_period_then_needs_
     assert world.config(RADIO).channel == 52
 
 
-def test_the_radio_lands_on_the_first_usable_fallback_channel_narrowing_if_needed() -> None:
-    """Fallback [56, 165, 44]: 56 is in NOP with 52, 165 cannot do 40 MHz but can do 20 -> 165/20."""
+def test_the_radio_lands_on_a_usable_listed_channel_keeping_its_width_before_narrowing() -> None:
+    """List [56, 165, 44] at 40 MHz: 56 is in NOP with 52, 165 has no 40 MHz group, 44 does -> 44/40."""
     world = _world(52, 40, radar_mhz=5262)
     world.set_fallback_channels(RADIO, [56, 165, 44])
     events = _run_until(world, 10.0)
     switch = events[-1]
     assert switch.type is EventType.CHANNEL_SWITCHED
     assert switch.metadata["choice"] == "fallback"
+    assert (world.config(RADIO).channel, world.config(RADIO).width_mhz) == (44, 40)
+
+
+def test_outside_etsi_a_listed_channel_that_needs_a_cac_is_passed_over() -> None:
+    """FCC: hostapd only lands on available channels, so an uncleared DFS channel in the list is skipped."""
+    world = _world(52, 20, radar_mhz=5262)
+    world.set_fallback_channels(RADIO, [100])
+    events = _run_until(world, 10.0)
+    assert events[-1].metadata["choice"] == "random"
+    assert not regulatory.needs_dfs(Region.FCC, Band.G5, world.config(RADIO).channel, 20)
+    assert world.config(RADIO).enabled
+
+
+def test_only_when_no_listed_channel_fits_the_width_does_the_radio_narrow() -> None:
+    """List [56, 165]: nothing fits 40 MHz, 165 fits 20 MHz -> 165/20."""
+    world = _world(52, 40, radar_mhz=5262)
+    world.set_fallback_channels(RADIO, [56, 165])
+    _run_until(world, 10.0)
     assert (world.config(RADIO).channel, world.config(RADIO).width_mhz) == (165, 20)
 
 
-def test_a_fallback_on_an_uncleared_dfs_channel_means_a_cac_there() -> None:
-    world = _world(52, 20, radar_mhz=5262)
+def test_like_hostapd_the_list_is_a_filter_and_the_pick_among_it_random() -> None:
+    """hostapd's chanlist does not order: over many radar hits, both usable listed channels are picked."""
+    landings = set()
+    for seed in range(12):
+        world = _world(52, 20, radar_mhz=5262, seed=seed)
+        world.set_fallback_channels(RADIO, [36, 149])
+        _run_until(world, 10.0)
+        landings.add(world.config(RADIO).channel)
+    assert landings == {36, 149}
+
+
+def test_a_fallback_on_an_uncleared_dfs_channel_means_a_cac_there_in_etsi() -> None:
+    """ETSI lets hostapd land on any channel not in NOP (uniform spreading): an uncleared one means a CAC."""
+    world = _world(52, 20, region="ETSI", radar_mhz=5262)
     world.set_fallback_channels(RADIO, [100])
     events = _run_until(world, 10.0)
     assert _types(events) == [EventType.DFS_RADAR, EventType.CHANNEL_SWITCHED, EventType.CAC_STARTED]
