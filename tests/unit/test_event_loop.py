@@ -111,6 +111,13 @@ def _burst(rig: Rig, radio_id: str, duty: float = 0.8, confidence: float = 0.9) 
     )
 
 
+def _radar(rig: Rig, nop_channels: str) -> DriverEvent:
+    """A radar report on ap-2/5g's channel 52, naming the channels it blocks, as a driver sends it."""
+    config = rig.world.config("ap-2/5g")
+    metadata = {"nop_channels": nop_channels, "nop_s": "1800"}
+    return DriverEvent("ap-2/5g", EventType.DFS_RADAR, rig.clock.now(), 1.0, 52, config, metadata)
+
+
 def _group(rig: Rig, radio_id: str) -> set[int]:
     config = rig.world.config(radio_id)
     _, band = radio_id.split("/")
@@ -156,10 +163,7 @@ async def test_the_non_occupancy_period_survives_an_agent_restart(rig: Rig) -> N
 
 async def test_radar_the_ap_did_not_act_on_is_acted_on_by_the_agent_and_never_rolled_back(rig: Rig) -> None:
     """A radar report while the radio is still on the channel: the agent moves it, and keeps it moved."""
-    config = rig.world.config("ap-2/5g")
-    radar = DriverEvent(
-        "ap-2/5g", EventType.DFS_RADAR, rig.clock.now(), 1.0, 52, config, {"nop_channels": "52,56", "nop_s": "1800"}
-    )
+    radar = _radar(rig, "52,56")
     await rig.inject(radar)
     assert not _group(rig, "ap-2/5g") & {52, 56}
     [report] = [r for r in rig.reports() if r.origin == pb.LOCAL_EVENT_LOOP]
@@ -255,10 +259,7 @@ async def test_the_cooldown_holds_a_second_move_but_not_radar(rig: Rig) -> None:
     assert loop.stats.actions == 1 and loop.stats.deferred_by_cooldown == 1
     assert rig.world.config("ap-2/5g").channel == 52
     rig.clock.advance(1)
-    config = rig.world.config("ap-2/5g")
-    radar = DriverEvent(
-        "ap-2/5g", EventType.DFS_RADAR, rig.clock.now(), 1.0, 52, config, {"nop_channels": "52", "nop_s": "1800"}
-    )
+    radar = _radar(rig, "52")
     await rig.inject(radar)
     assert rig.world.config("ap-2/5g").channel != 52
     assert loop.stats.actions == 2
@@ -282,10 +283,7 @@ async def test_most_urgent_first_when_events_arrive_together(rig: Rig) -> None:
     """A burst of interference and a radar report in one batch: the radar move is made first."""
     loop = rig.agent.event_loop
     rig.agent.handle_event(_burst(rig, "ap-1/2g"))
-    config = rig.world.config("ap-2/5g")
-    radar = DriverEvent(
-        "ap-2/5g", EventType.DFS_RADAR, rig.clock.now(), 1.0, 52, config, {"nop_channels": "52,56", "nop_s": "1800"}
-    )
+    radar = _radar(rig, "52,56")
     rig.agent.handle_event(radar)
     await loop.process_pending()
     local = [r.radio_id for r in rig.reports() if r.origin == pb.LOCAL_EVENT_LOOP]
@@ -358,12 +356,8 @@ async def test_an_alarm_is_raised_once_not_for_every_event(rig: Rig) -> None:
         capabilities=replace(rig.agent.radios["ap-2/5g"].capabilities, channels=(52, 56)),
     )
     rig.agent.event_loop.knowledge.invalidate("ap-2/5g")
-    config = rig.world.config("ap-2/5g")
     for _ in range(3):
-        radar = DriverEvent(
-            "ap-2/5g", EventType.DFS_RADAR, rig.clock.now(), 1.0, 52, config, {"nop_channels": "52,56", "nop_s": "1800"}
-        )
-        await rig.inject(radar)
+        await rig.inject(_radar(rig, "52,56"))
         rig.clock.advance(1)
     alarms = [r for r in rig.reports() if r.error.startswith("alarm:")]
     assert len(alarms) == 1 and "no legal 5g channel" in alarms[0].error
