@@ -96,6 +96,22 @@ def capabilities_to_pb(caps: RadioCapabilities) -> pb.RadioCapabilities:
     )
 
 
+def capabilities_from_pb(msg: pb.RadioCapabilities) -> RadioCapabilities:
+    return RadioCapabilities(
+        channels=tuple(msg.channels),
+        widths_mhz=tuple(msg.widths_mhz),
+        min_tx_power_dbm=msg.min_tx_power_dbm,
+        max_tx_power_dbm=msg.max_tx_power_dbm,
+        can_change_channel=msg.can_change_channel,
+        can_change_width=msg.can_change_width,
+        can_change_tx_power=msg.can_change_tx_power,
+        can_change_obss_pd=msg.can_change_obss_pd,
+        reports_radar=msg.reports_radar,
+        reports_spectrum=msg.reports_spectrum,
+        can_steer_clients=msg.can_steer_clients,
+    )
+
+
 def descriptor_to_pb(info: RadioInfo, config: RadioConfig) -> pb.RadioDescriptor:
     return pb.RadioDescriptor(
         radio_id=info.radio_id,
