@@ -189,10 +189,11 @@ class ControllerApp:
         reason: str,
         loop: str = "OPERATOR",
         deadline_s: float | None = 300.0,
+        change_id: str = "",
     ) -> str:
         """Queue a config change for the radio's agent; returns the change id (also the message id)."""
         agent_id = self._owner(radio_id)
-        change_id = uuid.uuid4().hex
+        change_id = change_id or uuid.uuid4().hex
         deadline = ms(self.clock.now() + deadline_s) if deadline_s else 0
         command = pb.ConfigCommand(
             change_id=change_id,

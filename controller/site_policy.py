@@ -132,8 +132,8 @@ class PolicyLayer:
 
     ``zones`` holds per parameter only the zone fields the layer sets (validated by the parser);
     ``limits`` the ChangeLimits fields it sets; ``pins`` and ``rollback_triggers`` replace the lower
-    layer's whole value when present (pins merge per parameter; a pin to ``"unpinned"`` is the
-    parser's way to lift a lower layer's pin, stored here as a missing key).
+    layer's whole value when present (pins merge per parameter; ``unpins``, the file's ``unpin``
+    list, lifts a lower layer's pin).
     """
 
     zones: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)

@@ -9,6 +9,7 @@ class UsageError(Exception):
 
 def expected_errors() -> tuple[type[BaseException], ...]:
     """Every typed error that means bad input or a bad environment, not a bug."""
+    from controller.site_policy_file import SitePolicyError
     from drivers.protocol import DriverError
     from edge_agent.event_policy import PolicyFileError
     from radio_domain.regulatory import RegulatoryError
@@ -22,6 +23,7 @@ def expected_errors() -> tuple[type[BaseException], ...]:
         RegulatoryError,
         DriverError,
         PolicyFileError,
+        SitePolicyError,
     ]
     try:
         from drivers.sim.scenario import ScenarioError

@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from rrm import __version__
 from rrm.cli import (
     agent_command,
+    approval_commands,
     bench_commands,
+    change_commands,
     controller_command,
     demo_command,
     eval_commands,
@@ -18,6 +20,7 @@ from rrm.cli import (
     policy_commands,
     scenario_commands,
     sim_ap_command,
+    site_policy_commands,
 )
 from rrm.cli.errors import expected_errors
 
@@ -38,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
         pki_commands,
         scenario_commands,
         policy_commands,
+        approval_commands,
+        change_commands,
+        site_policy_commands,
     )
     for module in (*commands, bench_commands, eval_commands):
         module.register(sub)
