@@ -8,30 +8,44 @@ wait for each other.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sqlite3
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import grpc
 
+from controller.approvals import ApprovalQueue
+from controller.audit_chain import AuditDraft, AuditRefused
+from controller.audit_keys import load_or_create_signing_key
+from controller.audit_trail import AUDIT_DB_FILE, AuditTrail
+from controller.change_ledger import ChangeLedger
+from controller.change_pipeline import ChangePipeline
 from controller.command_queue import CommandQueue
 from controller.ingest_store import open_ingest_database
 from controller.ingest_writer import IngestItem, IngestWriter
 from controller.link_servicer import AgentLinkServicer, LinkPolicy
+from controller.network_view import NetworkView
+from controller.operator_requests import OperatorRequests
 from controller.registry import AgentRegistry, AgentSession
 from controller.server import build_server, mark_not_serving, mark_serving
+from controller.site_policy import SitePolicy
+from controller.site_policy_file import SitePolicyReloader
 from controller.telemetry_window import TelemetryWindows
-from radio_domain.radio import ConfigChange
+from radio_domain.radio import ConfigChange, split_radio_id
 from rrm.clock import Clock
 from rrm.sqlite_files import open_database
 from rrm.tls_files import CertPaths
 from rrm.v1 import agent_link_pb2 as pb
-from rrm.wire_codec import change_to_pb, ms
+from rrm.wire_codec import change_to_pb, config_from_pb, ms
 
 log = logging.getLogger(__name__)
+
+DEFAULT_SITE_POLICY = SitePolicy()
 
 Listener = Callable[[str, pb.AgentMessage], None]
 """Called with (agent id, message) for every newly stored event, action report and audit record."""
@@ -52,6 +66,8 @@ class ControllerSettings:
     max_batch_samples: int = 2000
     telemetry_retention_s: float = 24 * 3600.0
     telemetry_window_s: float = 300.0
+    site_policy: Path | None = None  # the operator's site policy file (site_policy_file.py); built-ins when None
+    tick_interval_s: float = 5.0  # approvals, rollback triggers, operator requests, policy reloads
 
 
 @dataclass
@@ -81,6 +97,10 @@ class ControllerApp:
         self.servicer: AgentLinkServicer | None = None
         self.fatal = ""
         self.failed = asyncio.Event()
+        self.audit: AuditTrail | None = None
+        self.pipeline: ChangePipeline | None = None
+        self._site_reloader = SitePolicyReloader(settings.site_policy) if settings.site_policy else None
+        self._ticker: asyncio.Task[None] | None = None
 
     async def start(self) -> int:
         """Open the stores and serve; returns the bound port."""
@@ -104,14 +124,92 @@ class ControllerApp:
             heartbeat_interval_s=self.settings.heartbeat_interval_s,
             max_batch_samples=self.settings.max_batch_samples,
         )
+        self._start_pipeline()
         self.servicer = AgentLinkServicer(policy, self.registry, self._writer, self.commands, self.clock)
         self._server, self.port, self._health = build_server(
             self.servicer, self.settings.listen, self.settings.tls, self.settings.max_message_bytes
         )
         await self._server.start()
         await mark_serving(self._health)
+        self._ticker = asyncio.create_task(self._tick_loop(), name="controller-ticks")
         log.info("controller %s listening on port %d", self.settings.controller_id, self.port)
         return self.port
+
+    def _start_pipeline(self) -> None:
+        """The signed audit trail and the one path for changes (change_pipeline.py)."""
+        state = self.settings.state_dir
+        self.audit = AuditTrail.open(state / AUDIT_DB_FILE, load_or_create_signing_key(state), clock=self.clock)
+        reloader = self._site_reloader
+        self.pipeline = ChangePipeline(
+            sender=self,
+            view=NetworkView(open_ingest_database(state / "ingest.db"), self.registry),
+            site=(lambda: reloader.current) if reloader else (lambda: DEFAULT_SITE_POLICY),
+            ledger=ChangeLedger(self._db),
+            approvals=ApprovalQueue(self._db),
+            audit=self.audit,
+            requests=OperatorRequests(self._db),
+            clock=self.clock,
+            reload_site=self._reload_site_policy if reloader else None,
+        )
+        self.listeners.append(self.pipeline.on_agent_message)
+        self.listeners.append(self._audit_agent_action)
+
+    def _reload_site_policy(self) -> str | None:
+        reloader = self._site_reloader
+        if reloader is None or not reloader.changed():
+            return None
+        problem = reloader.reload()
+        if self.audit is not None:
+            self.audit.append(
+                AuditDraft(
+                    timestamp_ms=ms(self.clock.now()),
+                    actor="operator:site-policy-file",
+                    record_type="site_policy_reload",
+                    reason_code="REFUSED" if problem else "APPLIED",
+                    reason=problem or f"{reloader.path} reloaded",
+                    outcome="KEPT_LAST_GOOD" if problem else "APPLIED",
+                )
+            )
+        return problem
+
+    def _audit_agent_action(self, agent_id: str, msg: pb.AgentMessage) -> None:
+        """The agents' own actions (event loop, the AP's DFS moves) join the signed trail too."""
+        if msg.WhichOneof("body") != "action_report" or self.audit is None:
+            return
+        report = msg.action_report
+        if report.origin in (pb.CONTROLLER_COMMAND, pb.ROLLBACK):
+            return  # the pipeline audits the fate of its own commands
+        draft = AuditDraft(
+            timestamp_ms=report.completed_at_ms,
+            actor=f"agent:{agent_id}",
+            record_type="agent_action",
+            reason_code=pb.ActionOrigin.Name(report.origin),
+            reason=report.reason,
+            ap_id=split_radio_id(report.radio_id)[0] if "/" in report.radio_id else "",
+            radio_id=report.radio_id,
+            change_id=report.change_id or report.action_id,
+            rollback_token_id=report.rollback_token.token_id,
+            inputs={"trigger_event_id": report.trigger_event_id, "error": report.error},
+            before=asdict(config_from_pb(report.before)) if report.HasField("before") else None,
+            after=asdict(config_from_pb(report.after)) if report.HasField("after") else None,
+            outcome=pb.ActionStatus.Name(report.status),
+        )
+        try:
+            self.audit.append(draft)
+        except AuditRefused as exc:
+            log.error("an action report from %s was not audited: %s", agent_id, exc)
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await self.clock.sleep(self.settings.tick_interval_s)
+            if self.pipeline is not None:
+                try:
+                    self.pipeline.tick()
+                except (sqlite3.Error, AuditRefused) as exc:
+                    log.error("controller tick failed: %s", exc)
+
+    def owner_of(self, radio_id: str) -> str | None:
+        return self.registry.owner_of(radio_id)
 
     @property
     def ingest_writer_pid(self) -> int | None:
@@ -124,6 +222,11 @@ class ControllerApp:
 
     async def stop(self, grace_s: float = 1.0) -> None:
         """Stop serving, store what was received, close the databases."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
         if self._server is not None:
             await mark_not_serving(self._health)
             await self._server.stop(grace_s)
@@ -133,6 +236,9 @@ class ControllerApp:
             self._writer = None
         if self.telemetry is not None:
             self.telemetry.close()
+        if self.audit is not None:
+            self.audit.close()  # signs a final checkpoint
+            self.audit = None
         self._db.close()
 
     async def wait_closed(self) -> None:

@@ -97,12 +97,13 @@ class Site:
     def __post_init__(self) -> None:
         self.world = SimWorld(parse_scenario(two_ap_scenario(), "test"), epoch=EPOCH)
 
-    async def start_controller(self, port: int = 0) -> ControllerApp:
+    async def start_controller(self, port: int = 0, site_policy: Path | None = None) -> ControllerApp:
         settings = ControllerSettings(
             state_dir=self.state / "controller",
             listen=f"localhost:{port or self.port}",
             tls=leaf_paths(self.pki, CertKind.CONTROLLER, "controller"),
             heartbeat_interval_s=1,
+            site_policy=site_policy,
         )
         self.controller = ControllerApp(settings, self.clock)
         self.port = await self.controller.start()
