@@ -27,6 +27,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--name", default="controller", help="controller id, and its certificate name in --pki")
     p.add_argument("--status-every", type=float, default=60.0, metavar="S", help="log a status line every S seconds")
+    p.add_argument(
+        "--site-policy",
+        type=Path,
+        metavar="FILE",
+        help="safe zones, pins, limits, rollback triggers, shadow mode (see `rrm site-policy example`); "
+        "re-read when it changes, keeping the last good one on error",
+    )
     add_tls_options(p)
     p.set_defaults(handler=_run)
 
@@ -39,6 +46,7 @@ def _run(ns: argparse.Namespace) -> int:
         listen=ns.listen,
         tls=resolve_tls(ns, CertKind.CONTROLLER, ns.name),
         controller_id=ns.name,
+        site_policy=ns.site_policy,
     )
     return asyncio.run(_serve(settings, ns.status_every))
 

@@ -172,3 +172,55 @@ async def test_the_trail_verifies_with_the_public_key_after_a_restart(site: Site
     finally:
         reader.close()
     assert report.ok and report.records >= 2 and report.chain_only == 0
+
+
+async def test_the_operator_commands_work_against_a_running_controller(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`rrm change`, `rrm explain` and `rrm rollback` from another thread, as from another process."""
+    import asyncio
+
+    from rrm.cli.main import main
+
+    controller = await _running(site, _policy(site, rollback_triggers=[NEVER]))
+    state = str(site.state / "controller")
+
+    async def run_cli(*argv: str) -> int:
+        call = asyncio.create_task(asyncio.to_thread(main, list(argv)))
+        while not call.done():
+            await site.advance(1)  # the controller ticks every 5 virtual seconds
+            await asyncio.sleep(0.05)
+        return call.result()
+
+    code = await run_cli(
+        "change", "--state-dir", state, "--radio", "ap-1/5g", "--tx-power", "14", "--operator", "carol", "--reason", "t"
+    )
+    out = capsys.readouterr().out
+    assert code == 0 and "allowed" in out, out
+    change_id = out.strip().rsplit(" ", 1)[-1]
+    await eventually(lambda: site.world.config("ap-1/5g").tx_power_dbm == 14, "the operator's change applied")
+    await site.advance(3)
+    assert main(["explain", change_id, "--state-dir", state]) == 0
+    story = capsys.readouterr().out
+    assert "OPERATOR loop" in story and "applied by the agent" in story and "rt-" in story
+    assert await run_cli("rollback", "--last", "1", "--ap", "ap-1", "--state-dir", state, "--operator", "carol") == 0
+    await eventually(lambda: site.world.config("ap-1/5g").tx_power_dbm == 20, "the operator's rollback")
+    assert main(["change", "--state-dir", state, "--radio", "ap-1/5g", "--operator", "carol", "--reason", "x"]) == 2
+    assert "at least one of --channel" in capsys.readouterr().err
+    assert controller.registry.connected_count() == 1
+
+
+def test_a_controller_with_a_broken_site_policy_does_not_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every problem of the file on stderr, exit 2, before anything listens."""
+    from rrm.cli.main import main
+
+    bad = tmp_path / "site.yaml"
+    bad.write_text("format: rrm-site-policy\nversion: 1\nnetwork: {pins: {channel: banana}, shadow: 3}\n")
+    state = str(tmp_path / "s")
+    code = main(
+        ["controller", "--insecure", "--listen", "127.0.0.1:0", "--state-dir", state, "--site-policy", str(bad)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "network.pins.channel" in err and "network.shadow" in err, err
