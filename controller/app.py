@@ -211,6 +211,9 @@ class ControllerApp:
     def owner_of(self, radio_id: str) -> str | None:
         return self.registry.owner_of(radio_id)
 
+    def known_agents(self) -> dict[str, pb.Hello]:
+        return self.registry.known_agents()
+
     @property
     def ingest_writer_pid(self) -> int | None:
         return self._writer.pid if self._writer is not None else None

@@ -29,6 +29,7 @@ from controller.operator_requests import OperatorRequest, OperatorRequests, Requ
 from controller.radio_kpis import radio_kpis
 from controller.rollback_watch import AppliedChange, due_triggers, judge, rollback_set, settled
 from controller.site_policy import Kpi, SitePolicy
+from controller.site_policy_wire import zones_update
 from radio_domain.radio import ConfigChange, RadioConfig, split_radio_id
 from rrm.clock import Clock
 from rrm.v1 import agent_link_pb2 as pb
@@ -55,6 +56,10 @@ class CommandSender(Protocol):
     def send_rollback(self, radio_id: str, rollback_token_id: str, *, reason: str) -> str: ...
 
     def owner_of(self, radio_id: str) -> str | None: ...
+
+    def send_policy(self, agent_id: str, policy: pb.PolicyUpdate) -> str: ...
+
+    def known_agents(self) -> dict[str, pb.Hello]: ...
 
 
 def _config_dict(config: RadioConfig | None) -> dict[str, object] | None:
@@ -85,6 +90,7 @@ class ChangePipeline:
         self.requests = requests
         self._clock = clock
         self._rollbacks: dict[str, str] = {}  # rollback command id -> the change it undoes
+        self._zones_sent: dict[tuple[str, str], str] = {}  # (agent, AP) -> policy id of the zones it has
 
     # ------------------------------------------------------------------ proposals
 
@@ -259,12 +265,39 @@ class ChangePipeline:
             problem = self._reload_site()
             if problem:
                 log.error("site policy not reloaded, keeping the last good one: %s", problem)
+        self._push_zones(now)
         self._expire_approvals(now)
         self._execute_approved(now)
         self._watch_applied(now)
         for request in self.requests.take_pending():
             self._operator_request(request, now)
         self._audit.flush()
+
+    def _push_zones(self, now: float) -> None:
+        """Every agent enforces its APs' safe zones too (invariant 2): send them when they change."""
+        site = self._site()
+        for agent_id, hello in self._sender.known_agents().items():
+            by_ap: dict[str, list[str]] = {}
+            for radio in hello.radios:
+                by_ap.setdefault(radio.ap_id, []).append(radio.radio_id)
+            for ap_id, radio_ids in by_ap.items():
+                update = zones_update(site.for_ap(ap_id), sorted(radio_ids))
+                if self._zones_sent.get((agent_id, ap_id)) == update.policy_id:
+                    continue
+                self._sender.send_policy(agent_id, update)
+                self._zones_sent[(agent_id, ap_id)] = update.policy_id
+                self._audit.append(
+                    AuditDraft(
+                        timestamp_ms=ms(now),
+                        actor="controller:site_policy",
+                        record_type="safe_zones_sent",
+                        reason_code="SAFE_ZONES",
+                        reason=f"the safe zones of AP {ap_id} for its agent {agent_id} to enforce",
+                        ap_id=ap_id,
+                        inputs={"policy_id": update.policy_id, "radio_ids": sorted(radio_ids)},
+                        outcome="SENT",
+                    )
+                )
 
     def _expire_approvals(self, now: float) -> None:
         for request in self.approvals.expire_overdue(now):

@@ -16,11 +16,12 @@ from rrm.v1 import agent_link_pb2 as pb
 def zones_update(policy: ApPolicy, radio_ids: Sequence[str]) -> pb.PolicyUpdate:
     """The PolicyUpdate for ``radio_ids`` (empty: every radio of the agent).
 
-    ``policy_id`` is a digest of the zones, so the same zones always make the same update and a
-    changed zone a new id.
+    ``policy_id`` is a digest of the radios and their zones, so the same zones for the same radios
+    always make the same update (it is also the command's idempotent id) and a changed zone a new id.
     """
     zones = [_zone_to_pb(zone) for _, zone in sorted(policy.zones.items())]
-    digest = hashlib.sha256(pb.PolicyUpdate(safe_zones=zones).SerializeToString(deterministic=True)).hexdigest()
+    content = pb.PolicyUpdate(radio_ids=list(radio_ids), safe_zones=zones)
+    digest = hashlib.sha256(content.SerializeToString(deterministic=True)).hexdigest()
     return pb.PolicyUpdate(policy_id=f"zones-{digest[:16]}", radio_ids=list(radio_ids), safe_zones=zones)
 
 

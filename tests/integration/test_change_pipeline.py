@@ -224,3 +224,18 @@ def test_a_controller_with_a_broken_site_policy_does_not_start(
     )
     err = capsys.readouterr().err
     assert code == 2 and "network.pins.channel" in err and "network.shadow" in err, err
+
+
+async def test_agents_receive_and_enforce_their_aps_safe_zones(site: Site) -> None:
+    """Invariant 2 on both sides: the site policy's zone reaches the agent, which refuses beyond it."""
+    controller = await _running(site, _policy(site, safe_zones={"tx_power_dbm": {"max": 23, "default": 14}}))
+    agent = site.agents["ap-1"]
+    await site.advance(6)
+    await eventually(
+        lambda: any(z.maximum == 23 for z in agent.actions.zones_for("ap-1/5g") if z.parameter == "tx_power_dbm"),
+        "the zone at the agent",
+    )
+    direct = controller.send_config("ap-1/5g", ConfigChange(tx_power_dbm=17.5), reason="around the pipeline")
+    await eventually(lambda: controller.commands.get(direct) is not None, "queued")
+    await site.advance(2)
+    assert site.world.config("ap-1/5g").tx_power_dbm == 20  # off the zone's 1 dB grid: refused by the agent

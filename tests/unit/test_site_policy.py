@@ -315,13 +315,13 @@ def test_zones_update_round_trips_through_the_agents_policy_book() -> None:
     assert book.zones_for("ap-2/5g") == []
 
 
-def test_zones_update_carries_approval_and_names_the_zones_by_content() -> None:
+def test_zones_update_carries_approval_and_names_the_update_by_its_radios_and_zones() -> None:
     approval = parse_site_policy(doc(network={"safe_zones": {"channel": {"requires_approval": True}}}), "s")
     update = pb.PolicyUpdate.FromString(zones_update(approval.for_ap("ap-1"), []).SerializeToString())
     assert [z.parameter for z in update.safe_zones if z.requires_approval] == ["channel"]
     assert list(update.radio_ids) == []
-    same = zones_update(approval.for_ap("ap-2"), ["ap-2/5g"])
-    assert same.policy_id == update.policy_id
+    assert zones_update(approval.for_ap("ap-2"), []).policy_id == update.policy_id
+    assert zones_update(approval.for_ap("ap-2"), ["ap-2/5g"]).policy_id != update.policy_id  # its own command id
     assert zones_update(ApPolicy(), []).policy_id != update.policy_id
 
 
