@@ -6,8 +6,9 @@ done" in shadow mode; queued for a human approval; or sent to the radio's agent 
 a rollback token. ``on_agent_message`` follows the agents' action reports (applied, refused,
 failed, rolled back). ``tick`` does what waits: the site policy file's hot reload, approvals that
 expired or were decided (approved ones are judged again on a fresh snapshot before they go),
-rollback triggers on the telemetry after each applied change (automatic rollback, grouped changes
-together), and the operators' requests from `rrm change` and `rrm rollback`. Every step is a
+rollback triggers on the telemetry after each applied change (rollback_supervisor.py: automatic
+rollback, grouped changes together), and the operators' requests from `rrm change` and
+`rrm rollback`. Every step is a
 ChangeLedger chapter (what `rrm explain` prints) and a signed audit record.
 """
 
@@ -22,18 +23,18 @@ from typing import Any, Protocol
 
 from controller.approvals import ApprovalError, ApprovalQueue, ApprovalState
 from controller.audit_chain import AuditDraft
+from controller.change_audit import decision_draft, pb_config, report_draft
 from controller.change_ledger import ChangeEntry, ChangeLedger, ChangeState
 from controller.guardrails import NetworkSnapshot, Proposal, Verdict, changed_values, check_iteration
 from controller.network_view import NetworkView
 from controller.operator_requests import OperatorRequest, OperatorRequests, RequestKind
-from controller.radio_kpis import radio_kpis
-from controller.rollback_watch import AppliedChange, due_triggers, judge, rollback_set, settled
-from controller.site_policy import Kpi, SitePolicy
+from controller.rollback_supervisor import RollbackSupervisor, applied_change
+from controller.site_policy import SitePolicy
 from controller.site_policy_wire import zones_update
 from radio_domain.radio import ConfigChange, RadioConfig, split_radio_id
 from rrm.clock import Clock
 from rrm.v1 import agent_link_pb2 as pb
-from rrm.wire_codec import config_from_pb, ms
+from rrm.wire_codec import ms
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class ChangePipeline:
         self._audit = audit
         self.requests = requests
         self._clock = clock
-        self._rollbacks: dict[str, str] = {}  # rollback command id -> the change it undoes
+        self.rollbacks = RollbackSupervisor(ledger=ledger, audit=audit, sender=sender, view=view, site=site)
         self._zones_sent: dict[tuple[str, str], str] = {}  # (agent, AP) -> policy id of the zones it has
 
     # ------------------------------------------------------------------ proposals
@@ -201,9 +202,8 @@ class ChangePipeline:
             return
         report = msg.action_report
         now = self._clock.now()
-        undone = self._rollbacks.pop(report.change_id, None)
-        if undone is not None:
-            self._rolled_back(undone, report, now)
+        if self.rollbacks.on_rollback_report(report, now):
+            self._audit.flush()
             return
         entry = self.ledger.get(report.change_id)
         if entry is None or entry.state is not ChangeState.SENT:
@@ -211,49 +211,20 @@ class ChangePipeline:
         status = pb.ActionStatus.Name(report.status)
         if report.status == pb.APPLIED:
             applied_at = report.completed_at_ms / 1000.0
-            baseline = self._kpis(entry.radio_id, applied_at - self._longest_window(entry.ap_id), applied_at)
+            baseline = self.rollbacks.baseline(entry, applied_at)
             self.ledger.advance(
                 entry.change_id,
                 ChangeState.APPLIED,
                 now,
                 "applied by the agent",
-                {"baseline": {k.value: v for k, v in baseline.items()}, "after": _pb_config(report.after)},
+                {"baseline": {k.value: v for k, v in baseline.items()}, "after": pb_config(report.after)},
                 applied_at=applied_at,
             )
         else:
             self.ledger.advance(
                 entry.change_id, ChangeState.FAILED, now, f"the agent said {status}", {"error": report.error}
             )
-        self._audit_outcome(entry, f"change_{status.lower()}", status, report, now)
-
-    def _rolled_back(self, change_id: str, report: pb.ActionReport, now: float) -> None:
-        entry = self.ledger.get(change_id)
-        if entry is None:
-            return
-        status = pb.ActionStatus.Name(report.status)
-        state = ChangeState.ROLLED_BACK if report.status == pb.ROLLED_BACK else ChangeState.APPLIED
-        self.ledger.advance(change_id, state, now, f"rollback: the agent said {status}", {"error": report.error})
-        self._audit_outcome(entry, "rollback_outcome", status, report, now)
-
-    def _audit_outcome(
-        self, entry: ChangeEntry, record_type: str, status: str, report: pb.ActionReport, now: float
-    ) -> None:
-        self._audit.append(
-            AuditDraft(
-                timestamp_ms=ms(now),
-                actor=f"agent-report:{entry.radio_id}",
-                record_type=record_type,
-                reason_code=status,
-                reason=report.error or report.reason,
-                ap_id=entry.ap_id,
-                radio_id=entry.radio_id,
-                change_id=entry.change_id,
-                rollback_token_id=entry.rollback_token_id,
-                before=_pb_config(report.before),
-                after=_pb_config(report.after),
-                outcome=status,
-            )
-        )
+        self._audit.append(report_draft(entry, f"change_{status.lower()}", report, now))
         self._audit.flush()
 
     # ------------------------------------------------------------------ what waits
@@ -268,7 +239,7 @@ class ChangePipeline:
         self._push_zones(now)
         self._expire_approvals(now)
         self._execute_approved(now)
-        self._watch_applied(now)
+        self.rollbacks.watch(now)
         for request in self.requests.take_pending():
             self._operator_request(request, now)
         self._audit.flush()
@@ -304,23 +275,36 @@ class ChangePipeline:
             self.ledger.advance(
                 request.request_id, ChangeState.REJECTED, now, "no approval in time", {"comment": request.comment}
             )
-            self._audit_decision(request.request_id, "approval_expired", "EXPIRED", request.comment, "", now)
-        for entry in self.ledger.in_state(ChangeState.AWAITING_APPROVAL):
-            decided = self.approvals.get(entry.change_id)
-            if decided is not None and decided.state in (ApprovalState.REJECTED, ApprovalState.SUPERSEDED):
-                request = decided
-                facts = {"by": request.decided_by, "comment": request.comment}
-                self.ledger.advance(
-                    entry.change_id, ChangeState.REJECTED, now, f"approval {request.state.value}", facts
-                )
-                self._audit_decision(
-                    entry.change_id,
-                    f"approval_{request.state.value}",
-                    request.state.name,
+            self._audit.append(
+                decision_draft(
+                    self.ledger.get(request.request_id),
+                    request.request_id,
+                    "approval_expired",
+                    "EXPIRED",
                     request.comment,
-                    request.decided_by,
                     now,
                 )
+            )
+        for entry in self.ledger.in_state(ChangeState.AWAITING_APPROVAL):
+            decided = self.approvals.get(entry.change_id)
+            if decided is None or decided.state not in (ApprovalState.REJECTED, ApprovalState.SUPERSEDED):
+                continue
+            facts = {"by": decided.decided_by, "comment": decided.comment}
+            rejected = self.ledger.advance(
+                entry.change_id, ChangeState.REJECTED, now, f"approval {decided.state.value}", facts
+            )
+            record_type = f"approval_{decided.state.value}"
+            self._audit.append(
+                decision_draft(
+                    rejected,
+                    entry.change_id,
+                    record_type,
+                    decided.state.name,
+                    decided.comment,
+                    now,
+                    approver=decided.decided_by,
+                )
+            )
 
     def _execute_approved(self, now: float) -> None:
         for request in self.approvals.approved_to_execute():
@@ -338,68 +322,6 @@ class ChangePipeline:
             except ApprovalError as exc:
                 log.warning("approval %s: %s", request.request_id, exc)
 
-    def _watch_applied(self, now: float) -> None:
-        applied = self.ledger.in_state(ChangeState.APPLIED)
-        site = self._site()
-        for entry in applied:
-            if entry.applied_at is None:
-                continue
-            triggers = site.for_ap(entry.ap_id).rollback_triggers
-            change = _applied(entry)
-            judged = frozenset(entry.story.get("judged", []))
-            due = due_triggers(change, triggers, judged, now)
-            if due:
-                baseline = self._baseline_of(entry)
-                fired = judge(change, triggers, due, baseline, self._kpi_source(entry.radio_id))
-                self._mark_judged(entry, set(judged) | set(due))
-                if fired is not None:
-                    group = rollback_set(change, [_applied(e) for e in applied], fired.trigger.rollback_depth)
-                    self._roll_back(group, f"rollback trigger {fired.describe()}", "controller:rollback_watch", now)
-                    continue
-            if settled(change, triggers, now):
-                observed = self._kpis(entry.radio_id, change.applied_at, now)
-                facts = {"observed": {k.value: v for k, v in observed.items()}}
-                self.ledger.advance(entry.change_id, ChangeState.KEPT, now, "kept: no trigger fired", facts)
-                self._audit_decision(
-                    entry.change_id, "change_kept", "KEPT", "every trigger window passed", "", now, observed
-                )
-
-    def _mark_judged(self, entry: ChangeEntry, judged: set[int]) -> None:
-        story = dict(entry.story)
-        story["judged"] = sorted(judged)
-        self.ledger.replace_story(entry.change_id, story)
-
-    def _baseline_of(self, entry: ChangeEntry) -> dict[Kpi, float]:
-        for chapter in entry.story.get("history", []):
-            if "baseline" in chapter:
-                return {Kpi(k): float(v) for k, v in chapter["baseline"].items()}
-        return {}
-
-    def _roll_back(self, group: Sequence[AppliedChange], reason: str, actor: str, now: float) -> list[str]:
-        sent = []
-        for change in group:
-            rollback_id = self._sender.send_rollback(change.radio_id, change.rollback_token_id, reason=reason)
-            self._rollbacks[rollback_id] = change.change_id
-            self.ledger.advance(
-                change.change_id, ChangeState.ROLLING_BACK, now, "rollback sent", {"reason": reason, "by": actor}
-            )
-            self._audit.append(
-                AuditDraft(
-                    timestamp_ms=ms(now),
-                    actor=actor,
-                    record_type="rollback_sent",
-                    reason_code="ROLLBACK",
-                    reason=reason,
-                    ap_id=change.ap_id,
-                    radio_id=change.radio_id,
-                    change_id=change.change_id,
-                    rollback_token_id=change.rollback_token_id,
-                    outcome="SENT",
-                )
-            )
-            sent.append(change.change_id)
-        return sent
-
     # ------------------------------------------------------------------ operators
 
     def _operator_request(self, request: OperatorRequest, now: float) -> None:
@@ -412,16 +334,15 @@ class ChangePipeline:
                 if entry is None or entry.state not in (ChangeState.APPLIED, ChangeState.KEPT):
                     raise ValueError(f"no applied change holds rollback token {args['token_id']!r}")
                 reason = f"operator {request.operator}: {args.get('reason', '')}".strip()
-                result = {
-                    "rolled_back": self._roll_back([_applied(entry)], reason, f"operator:{request.operator}", now)
-                }
+                actor = f"operator:{request.operator}"
+                result = {"rolled_back": self.rollbacks.roll_back([applied_change(entry)], reason, actor, now)}
             else:
                 entries = self.ledger.latest_applied(str(args["ap_id"]), int(args["count"]))
                 if not entries:
                     raise ValueError(f"AP {args['ap_id']!r} has no applied change to roll back")
                 reason = f"operator {request.operator}: {args.get('reason', '')}".strip()
-                group = [_applied(e) for e in entries]
-                result = {"rolled_back": self._roll_back(group, reason, f"operator:{request.operator}", now)}
+                group = [applied_change(e) for e in entries]
+                result = {"rolled_back": self.rollbacks.roll_back(group, reason, f"operator:{request.operator}", now)}
         except (KeyError, ValueError) as exc:
             self.requests.finish(request.request_id, False, {"error": str(exc)}, now)
             return
@@ -445,49 +366,6 @@ class ChangePipeline:
         verdict = self.propose([proposal])[0]
         return {"change_id": proposal.change_id, "verdict": verdict.explain()}
 
-    def _audit_decision(
-        self,
-        change_id: str,
-        record_type: str,
-        outcome: str,
-        reason: str,
-        approver: str,
-        now: float,
-        observed: Mapping[Kpi, float] | None = None,
-    ) -> None:
-        entry = self.ledger.get(change_id)
-        self._audit.append(
-            AuditDraft(
-                timestamp_ms=ms(now),
-                actor="controller:pipeline",
-                record_type=record_type,
-                reason_code=outcome,
-                reason=reason,
-                ap_id=entry.ap_id if entry else "",
-                radio_id=entry.radio_id if entry else "",
-                change_id=change_id,
-                rollback_token_id=entry.rollback_token_id if entry else "",
-                observed_effect={k.value: v for k, v in observed.items()} if observed else None,
-                approver=approver,
-                outcome=outcome,
-            )
-        )
-
-    # ------------------------------------------------------------------ helpers
-
-    def _kpis(self, radio_id: str, since: float, until: float) -> dict[Kpi, float]:
-        agent_id = self._sender.owner_of(radio_id)
-        if agent_id is None:
-            return {}
-        return radio_kpis(self._view.samples(agent_id, since, until, radio_id))
-
-    def _kpi_source(self, radio_id: str) -> Callable[[float, float], dict[Kpi, float]]:
-        return lambda since, until: self._kpis(radio_id, since, until)
-
-    def _longest_window(self, ap_id: str) -> float:
-        triggers = self._site().for_ap(ap_id).rollback_triggers
-        return max((t.window_s for t in triggers), default=300.0)
-
 
 def _ap_of(radio_id: str) -> str:
     try:
@@ -500,25 +378,10 @@ def _parameters(change: ConfigChange) -> dict[str, float]:
     return {k: float(v) for k, v in asdict(change).items() if v is not None}
 
 
-def _pb_config(config: pb.RadioConfig) -> dict[str, object]:
-    return asdict(config_from_pb(config))
-
-
 def _reason_code(verdict: Verdict) -> str:
     if verdict.violations:
         return "GUARDRAIL_" + verdict.violations[0].rule.name
     return f"{verdict.proposal.loop}_CHANGE"
-
-
-def _applied(entry: ChangeEntry) -> AppliedChange:
-    return AppliedChange(
-        entry.change_id,
-        entry.radio_id,
-        entry.ap_id,
-        entry.applied_at or entry.proposed_at,
-        entry.rollback_token_id,
-        entry.plan_id,
-    )
 
 
 def _change_of(parameters: Mapping[str, Any]) -> ConfigChange:
