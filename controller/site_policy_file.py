@@ -72,7 +72,7 @@ from controller.site_policy import (
     SafeZone,
     SitePolicy,
 )
-from drivers.sim.scenario_fields import (
+from rrm.strict_fields import (
     Problems,
     join,
     read_bool,

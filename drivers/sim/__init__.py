@@ -1,7 +1,7 @@
 """The simulated radio world: a seeded, deterministic building of APs, clients and interferers.
 
 Modules, one idea each:
-    scenario (+ scenario_model, scenario_fields, scenario_context, scenario_parsing,
+    scenario (+ scenario_model, scenario_context, scenario_parsing, with rrm.strict_fields,
         scenario_timeline): the scenario file format and its validation.
     propagation, spectrum, phy, airtime, medium, downlink, association, qoe: the radio physics
         (each cites the section of ../shared/facts/rf-model.md it follows).

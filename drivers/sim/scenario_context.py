@@ -1,7 +1,7 @@
 """What scenario parsing carries from section to section, and the readers that check against it.
 
 Positions are checked against ``area_m``, floors against ``floors``, bands against the bands the
-APs serve; like the readers in scenario_fields, each records its problem with the field path and
+APs serve; like the readers in rrm.strict_fields, each records its problem with the field path and
 returns None.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from drivers.sim.scenario_fields import Problems, join, read_choice, read_int, read_number, type_name
 from radio_domain.radio import Band
 from radio_domain.regulatory import Region
+from rrm.strict_fields import Problems, join, read_choice, read_int, read_number, type_name
 
 
 @dataclass

@@ -19,17 +19,6 @@ from drivers.sim.scenario_context import (
     read_position,
     read_served_band,
 )
-from drivers.sim.scenario_fields import (
-    Problems,
-    join,
-    read_bool,
-    read_choice,
-    read_int,
-    read_list,
-    read_number,
-    read_object,
-    read_string,
-)
 from drivers.sim.scenario_model import (
     SCENARIO_FORMAT,
     SCENARIO_VERSION,
@@ -46,6 +35,17 @@ from drivers.sim.sim_radio import HARDWARE_MAX_TX_DBM, HARDWARE_MIN_TX_DBM
 from radio_domain import regulatory
 from radio_domain.radio import OBSS_PD_MAX_DBM, OBSS_PD_OFF_DBM, Band
 from radio_domain.regulatory import Region
+from rrm.strict_fields import (
+    Problems,
+    join,
+    read_bool,
+    read_choice,
+    read_int,
+    read_list,
+    read_number,
+    read_object,
+    read_string,
+)
 
 _TOP_REQUIRED = ("format", "version", "seed", "region", "area_m", "aps", "clients", "duration_s")
 _TOP_OPTIONAL = (

@@ -8,7 +8,6 @@ naming an existing AP radio, spikes on a band some AP serves, spike client ids t
 from __future__ import annotations
 
 from drivers.sim.scenario_context import ParseContext, read_floor, read_position, read_served_band, read_times
-from drivers.sim.scenario_fields import Problems, join, read_choice, read_int, read_number, read_object, read_string
 from drivers.sim.scenario_model import (
     DensitySpike,
     Interferer,
@@ -20,6 +19,7 @@ from drivers.sim.scenario_model import (
 from drivers.sim.spectrum import band_of_frequency, channel_at_frequency
 from radio_domain import regulatory
 from radio_domain.radio import Band
+from rrm.strict_fields import Problems, join, read_choice, read_int, read_number, read_object, read_string
 
 RADAR_RANGE_MHZ = (5250.0, 5725.0)
 
