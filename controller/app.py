@@ -22,7 +22,7 @@ import grpc
 from controller.approvals import ApprovalQueue
 from controller.audit_chain import AuditDraft, AuditRefused
 from controller.audit_keys import load_or_create_signing_key
-from controller.audit_trail import AUDIT_DB_FILE, AuditTrail
+from controller.audit_trail import AUDIT_DB_FILE, AuditTrail, AuditTrailError
 from controller.change_ledger import ChangeLedger
 from controller.change_pipeline import ChangePipeline
 from controller.command_queue import CommandQueue
@@ -198,6 +198,8 @@ class ControllerApp:
             self.audit.append(draft)
         except AuditRefused as exc:
             log.error("an action report from %s was not audited: %s", agent_id, exc)
+        except AuditTrailError as exc:
+            self._fail(f"the audit trail cannot be written: {exc}")
 
     async def _tick_loop(self) -> None:
         while True:
@@ -205,6 +207,9 @@ class ControllerApp:
             if self.pipeline is not None:
                 try:
                     self.pipeline.tick()
+                except AuditTrailError as exc:  # no change may go on unaudited: stop, to be restarted
+                    self._fail(f"the audit trail cannot be written: {exc}")
+                    return
                 except (sqlite3.Error, AuditRefused) as exc:
                     log.error("controller tick failed: %s", exc)
 

@@ -18,12 +18,17 @@ Signing every record would cap appends near 14k/s and verification at 7k/s
 (canonical JSON), written every N records, every T seconds and at shutdown. A checkpoint at seq S
 vouches for records 1..S through the chain; records after the last checkpoint are covered only by
 the chain until the next one (anyone who can write the database could rewrite them), which
-:class:`VerifyReport` says. The optional per-record HMAC (the seed's mode) is
+``audit_verify.VerifyReport`` says. The optional per-record HMAC (the seed's mode) is
 HMAC-SHA256(hmac_key, record_hash); it protects those records too, against anyone without that key.
 
 Verification needs only the public key (and the HMAC key to check HMACs; without it they are
-reported as unchecked, not failed). :class:`ChainVerifier` walks stored rows in seq order, batch by
-batch, and names the first bad record.
+reported as unchecked, not failed; with it, every record after the first one carrying an HMAC must
+carry a valid one). ``audit_verify.ChainVerifier`` walks stored rows in seq order, batch by batch, and
+names the first bad record: edited (its fields do not hash to its record_hash), missing (a gap),
+moved or inserted (its hash holds only with another seq: renumbered, reordered, or pushed along by
+a forged record, which is then named), a broken link, a bad or missing HMAC, a checkpoint whose
+signature fails or whose head is not the chain's (rewritten and re-chained), or a tail truncated
+below a signed checkpoint.
 """
 
 from __future__ import annotations
@@ -31,9 +36,8 @@ from __future__ import annotations
 import hashlib
 import hmac as hmac_lib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
@@ -268,9 +272,9 @@ def _mac_path(value: object, path: str) -> str | None:
         return path if looks_like_mac(value) else None
     if isinstance(value, Mapping):
         for key, item in value.items():
-            where = f"{path}[{json.dumps(key) if isinstance(key, str) else key}]"
             if isinstance(key, str) and looks_like_mac(key):
-                return where + " (a key)"
+                return f"{path} (one of its keys)"
+            where = f"{path}[{json.dumps(key) if isinstance(key, str) else key}]"
             if (found := _mac_path(item, where)) is not None:
                 return found
     elif isinstance(value, list | tuple):
@@ -311,6 +315,7 @@ def _json_text(draft: AuditDraft, name: str) -> str:
 
 
 def _check_draft(draft: AuditDraft) -> None:
+    """Raise AuditRefused naming the first malformed field (seal_draft calls it when one is)."""
     ts = draft.timestamp_ms
     if type(ts) is not int or ts < 0:
         raise AuditRefused("timestamp_ms", f"audit draft refused: timestamp_ms must be a non-negative int, got {ts!r}")
@@ -340,7 +345,11 @@ def seal_draft(
     Raises AuditRefused (naming the field) for a draft that is malformed, not JSON-able, or holds
     anything that looks like a MAC address.
     """
-    _check_draft(draft)
+    ts = draft.timestamp_ms
+    if type(ts) is not int or ts < 0 or not (draft.actor and draft.record_type and draft.reason_code):
+        _check_draft(draft)
+    if draft.ap_id and draft.radio_id and radio_ap_id(draft.radio_id) not in (None, draft.ap_id):
+        _check_draft(draft)
     inputs = _json_text(draft, "inputs")
     inputs_digest = hashlib.sha256(inputs.encode()).hexdigest()
     row: list[object] = [
@@ -367,7 +376,11 @@ def seal_draft(
         "",
         None,
     ]
-    canonical = _canonical_of_row(row).encode()
+    try:
+        canonical = _canonical_of_row(row).encode()
+    except TypeError:  # a text field is not a string: say which
+        _check_draft(draft)
+        raise
     if looks_like_mac(canonical):
         _refuse_mac(draft)
     record_hash = hashlib.sha256(prev_hash + canonical).digest()
@@ -458,273 +471,3 @@ class Checkpoint:
 
 
 # ----------------------------------------------------------------------------- verification
-
-
-class Problem(StrEnum):
-    EDITED = "edited"
-    MOVED = "moved"
-    INSERTED = "inserted"
-    MISSING = "missing"
-    BROKEN_LINK = "broken link"
-    OUT_OF_ORDER = "out of order"
-    MALFORMED = "malformed"
-    HMAC_MISMATCH = "HMAC mismatch"
-    HMAC_MISSING = "HMAC missing"
-    CHECKPOINT_SIGNATURE = "checkpoint signature invalid"
-    CHECKPOINT_MISMATCH = "checkpoint does not match the chain"
-    CHECKPOINT_MALFORMED = "checkpoint malformed"
-    TRUNCATED = "truncated"
-
-
-@dataclass(frozen=True, slots=True)
-class BadRecord:
-    """The first place where the stored trail is not what was written."""
-
-    seq: int
-    record_id: str
-    problem: Problem
-    detail: str
-
-    def __str__(self) -> str:
-        named = f"record seq {self.seq}" + (f" (id {self.record_id})" if self.record_id else "")
-        return f"{named}: {self.problem.value}: {self.detail}"
-
-
-@dataclass(frozen=True, slots=True)
-class VerifyReport:
-    """What verification found.
-
-    ``records`` records verified through the chain (up to the first bad one); records 1 to
-    ``signed_through_seq`` are covered by a valid signed checkpoint, the rest only by the chain.
-    """
-
-    records: int
-    signed_through_seq: int
-    first_bad: BadRecord | None
-    head_seq: int = 0
-    checkpoints: int = 0
-    last_signed_at_ms: int | None = None
-    key_id: str = ""
-    hmac_checked: int = 0
-    hmac_unchecked: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return self.first_bad is None
-
-    @property
-    def chain_only(self) -> int:
-        """Records covered only by the chain so far (after the last valid checkpoint)."""
-        return max(0, self.head_seq - self.signed_through_seq)
-
-
-_MOVE_WINDOW = 64  # how far a moved record's original seq is looked for (on the failure path only)
-
-
-class ChainVerifier:
-    """Walks stored rows in seq order, batch by batch, and finds the first bad record.
-
-    Only the checkpoint signatures are verified with Ed25519 (one per thousand records or so); each
-    record costs one SHA-256 and, with the HMAC key, one HMAC. ``feed`` returns False once a bad
-    record is found (read no further); ``finish`` gives the report. ``start_seq`` and
-    ``start_hash`` start the walk after a record already trusted (the controller checks the tail
-    after its last checkpoint this way when it reopens the trail).
-    """
-
-    def __init__(
-        self,
-        public_key: Ed25519PublicKey,
-        checkpoint_rows: Iterable[StoredRow] = (),
-        *,
-        hmac_key: bytes | None = None,
-        start_seq: int = 0,
-        start_hash: bytes = GENESIS,
-    ) -> None:
-        self._hmac_key = hmac_key
-        self._start_seq = start_seq
-        self._expected = start_seq + 1
-        self._prev = start_hash
-        self._prev_hex = start_hash.hex()
-        self._bad: BadRecord | None = None
-        self._hmac_seen = False
-        self._with_hmac = 0
-        self._key_id = public_key_id(public_key)
-        self._valid: dict[int, Checkpoint] = {}
-        self._checkpoint_bad: BadRecord | None = None
-        self._check_signatures(public_key, checkpoint_rows)
-
-    def _check_signatures(self, public_key: Ed25519PublicKey, rows: Iterable[StoredRow]) -> None:
-        for row in sorted(rows, key=lambda r: _as_int(r[0])):
-            try:
-                cp = Checkpoint.from_row(row)
-            except ValueError as exc:
-                bad = BadRecord(_as_int(row[0]), "", Problem.CHECKPOINT_MALFORMED, f"checkpoint row: {exc}")
-            else:
-                if cp.verify(public_key):
-                    self._valid[cp.seq] = cp
-                    continue
-                bad = BadRecord(cp.seq, "", Problem.CHECKPOINT_SIGNATURE, _signature_detail(cp, self._key_id))
-            if self._checkpoint_bad is None:
-                self._checkpoint_bad = bad
-
-    def feed(self, rows: Sequence[StoredRow]) -> bool:
-        """Check the next rows (in seq order); False once a bad record has been found."""
-        if self._bad is not None:
-            return False
-        expected, prev, prev_hex = self._expected, self._prev, self._prev_hex
-        hmac_key, valid, sha256, canonical_of = self._hmac_key, self._valid, hashlib.sha256, _canonical_of_row
-        hmac_seen, with_hmac = self._hmac_seen, self._with_hmac
-        failed_at: int | None = None
-        index = 0
-        try:
-            for index, row in enumerate(rows):
-                if row[0] != expected or row[_PREV_HASH] != prev_hex:
-                    failed_at = index
-                    break
-                digest = sha256(prev + canonical_of(row).encode())
-                record_hex = digest.hexdigest()
-                if record_hex != row[_RECORD_HASH]:
-                    failed_at = index
-                    break
-                record = digest.digest()
-                mac = row[_HMAC]
-                if mac is None:
-                    if hmac_seen and hmac_key is not None:
-                        failed_at = index
-                        break
-                elif hmac_key is not None and hmac_lib.digest(hmac_key, record, "sha256").hex() != mac:
-                    failed_at = index
-                    break
-                if expected in valid and valid[expected].head_hash != record:
-                    failed_at = index
-                    break
-                if mac is not None:
-                    hmac_seen = True
-                    with_hmac += 1
-                prev, prev_hex = record, record_hex
-                expected += 1
-        except (TypeError, ValueError, IndexError):
-            failed_at = index
-        self._expected, self._prev, self._prev_hex = expected, prev, prev_hex
-        self._hmac_seen, self._with_hmac = hmac_seen, with_hmac
-        if failed_at is not None:
-            self._bad = self._diagnose(rows, failed_at)
-            return False
-        return True
-
-    def finish(self) -> VerifyReport:
-        """The report once every row was fed (or a bad record was found)."""
-        last_seq = self._expected - 1
-        bad = self._bad
-        beyond = [seq for seq in self._valid if seq > last_seq]
-        if bad is None and beyond:
-            bad = BadRecord(
-                last_seq + 1,
-                "",
-                Problem.TRUNCATED,
-                f"the chain ends at seq {last_seq} but a signed checkpoint covers records through seq "
-                f"{max(beyond)}: records {last_seq + 1}..{max(beyond)} were deleted",
-            )
-        if self._checkpoint_bad is not None and (bad is None or self._checkpoint_bad.seq < bad.seq):
-            bad = self._checkpoint_bad
-        good_through = last_seq if bad is None else min(last_seq, bad.seq - 1)
-        signed = [cp for seq, cp in self._valid.items() if seq <= good_through]
-        with_hmac = self._with_hmac
-        return VerifyReport(
-            records=max(0, good_through - self._start_seq),
-            signed_through_seq=max([self._start_seq, *(cp.seq for cp in signed)]),
-            first_bad=bad,
-            head_seq=good_through,
-            checkpoints=len(signed),
-            last_signed_at_ms=max((cp.signed_at_ms for cp in signed), default=None),
-            key_id=self._key_id,
-            hmac_checked=with_hmac if self._hmac_key is not None else 0,
-            hmac_unchecked=0 if self._hmac_key is not None else with_hmac,
-        )
-
-    def _diagnose(self, rows: Sequence[StoredRow], index: int) -> BadRecord:
-        """Name what is wrong with rows[index], the first row that failed (failure path only)."""
-        row, expected = rows[index], self._expected
-        seq, record_id = row[_SEQ], str(row[_RECORD_ID])
-        if type(seq) is not int:
-            return BadRecord(
-                expected, record_id, Problem.MALFORMED, f"seq {seq!r} after seq {expected - 1} is not an integer"
-            )
-        if seq > expected:
-            return BadRecord(
-                expected,
-                record_id,
-                Problem.MISSING,
-                f"records {expected}..{seq - 1} are missing (deleted): the chain goes from seq {expected - 1} "
-                f"to seq {seq}",
-            )
-        if seq < expected:
-            return BadRecord(seq, record_id, Problem.OUT_OF_ORDER, f"seq {seq} comes after seq {expected - 1}")
-        try:
-            written = _written_seq(row)
-        except (TypeError, ValueError):
-            return BadRecord(seq, record_id, Problem.MALFORMED, "a column holds a value of the wrong type")
-        if written is None:
-            return BadRecord(seq, record_id, Problem.EDITED, "its fields do not hash to its record_hash")
-        if written > seq:
-            return BadRecord(
-                seq,
-                record_id,
-                Problem.MOVED,
-                f"it was written as seq {written}: records before it were deleted or reordered",
-            )
-        if written < seq:
-            first = index - (seq - written)
-            return BadRecord(
-                written,
-                str(rows[first][_RECORD_ID]) if first >= 0 else "",
-                Problem.INSERTED,
-                f"not written by the trail: the record now at seq {seq} (id {record_id}) was written as seq "
-                f"{written} and links to seq {written - 1}",
-            )
-        if row[_PREV_HASH] != self._prev_hex:
-            return BadRecord(
-                seq,
-                record_id,
-                Problem.BROKEN_LINK,
-                f"its prev_hash is not the hash of record {seq - 1}: record {seq - 1} was replaced, or this "
-                "record was forged",
-            )
-        record_hash = bytes.fromhex(row[_RECORD_HASH])
-        if row[_HMAC] is None:
-            return BadRecord(seq, record_id, Problem.HMAC_MISSING, "it has no HMAC although records before it have one")
-        if self._hmac_key is not None and record_hmac(self._hmac_key, record_hash).hex() != row[_HMAC]:
-            return BadRecord(seq, record_id, Problem.HMAC_MISMATCH, "its HMAC does not match its record_hash")
-        return BadRecord(
-            seq,
-            record_id,
-            Problem.CHECKPOINT_MISMATCH,
-            f"the checkpoint signed at seq {seq} holds another chain head: records up to seq {seq} were "
-            "rewritten and re-chained",
-        )
-
-
-def _written_seq(row: StoredRow) -> int | None:
-    """The seq the row was sealed with, found by its own hash (it may have been moved); None if edited.
-
-    Raises TypeError or ValueError when a column holds a value of the wrong type.
-    """
-    prev = bytes.fromhex(row[_PREV_HASH])
-    seq: int = int(row[_SEQ])
-    moved = list(row)
-    candidates: list[int] = [seq, *range(seq - _MOVE_WINDOW, seq + _MOVE_WINDOW + 1)]
-    for candidate in candidates:
-        moved[_SEQ] = candidate
-        if chain_hash(prev, _canonical_of_row(moved).encode()).hex() == row[_RECORD_HASH]:
-            return candidate
-    return None
-
-
-def _as_int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _signature_detail(cp: Checkpoint, key_id: str) -> str:
-    if cp.key_id != key_id:
-        return f"it does not verify with public key {key_id} (the checkpoint names key {cp.key_id})"
-    return f"its signature over the head at seq {cp.seq} does not verify with public key {key_id}"

@@ -12,7 +12,7 @@ from rrm.cli.errors import UsageError
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("bench", help="benchmarks that print JSON figures")
-    bench_sub = p.add_subparsers(dest="bench_command", required=True, metavar="{ingest,agent-footprint,events}")
+    bench_sub = p.add_subparsers(dest="bench_command", required=True, metavar="{ingest,agent-footprint,events,audit}")
 
     ingest = bench_sub.add_parser(
         "ingest", help="N concurrent mTLS agent streams sending telemetry to a controller process"
@@ -45,6 +45,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     _add_json(events)
     events.set_defaults(handler=_events)
+
+    audit = bench_sub.add_parser(
+        "audit", help="appends/s of the signed audit trail (group commit, checkpoints) and verified records/s"
+    )
+    audit.add_argument("--records", type=int, default=200_000, help="records to append (default: %(default)s)")
+    audit.add_argument(
+        "--commit-every", type=int, default=256, help="appends per group commit (default: %(default)s, as the trail)"
+    )
+    audit.add_argument("--hmac", action="store_true", help="also keep the per-record HMAC")
+    _add_json(audit)
+    audit.set_defaults(handler=_audit)
 
 
 def _add_json(parser: argparse.ArgumentParser) -> None:
@@ -96,4 +107,13 @@ def _events(ns: argparse.Namespace) -> int:
         if ns.radios > (available := scenario_radio_count()):
             raise UsageError(f"--radios {ns.radios}: the dense_floor scenario has {available} radios")
     _emit(run_events_bench(EventsBenchOptions(events=ns.events, radios=ns.radios)), ns.json)
+    return 0
+
+
+def _audit(ns: argparse.Namespace) -> int:
+    from rrm.bench.audit import AuditBenchOptions, run_audit_bench
+
+    if ns.records < 1 or ns.commit_every < 1:
+        raise UsageError("--records and --commit-every must be positive")
+    _emit(run_audit_bench(AuditBenchOptions(records=ns.records, commit_every=ns.commit_every, hmac=ns.hmac)), ns.json)
     return 0

@@ -11,6 +11,7 @@ from rrm import __version__
 from rrm.cli import (
     agent_command,
     approval_commands,
+    audit_commands,
     bench_commands,
     change_commands,
     controller_command,
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         approval_commands,
         change_commands,
         site_policy_commands,
+        audit_commands,
     )
     for module in (*commands, bench_commands, eval_commands):
         module.register(sub)
