@@ -43,13 +43,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--public-key",
         type=Path,
         metavar="FILE",
-        help="the Ed25519 public key (default: DIR/controller/audit-signing.pub)",
+        help="the Ed25519 public key (default: audit-signing.pub beside the trail)",
     )
     verify.add_argument(
         "--hmac-key",
         type=Path,
         metavar="FILE",
-        help="check per-record HMACs with this key (default: DIR/controller/audit-hmac.key when present)",
+        help="check per-record HMACs with this key (default: audit-hmac.key beside the trail, when present)",
     )
     verify.add_argument(
         "--require-signed",
@@ -82,7 +82,7 @@ def _add_state_dir(parser: argparse.ArgumentParser) -> None:
         type=Path,
         required=True,
         metavar="DIR",
-        help="the state directory (trail: DIR/controller/audit.db)",
+        help="the controller's state dir (trail: DIR/audit.db) or a demo's (DIR/controller/audit.db)",
     )
 
 
