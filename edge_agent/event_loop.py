@@ -92,15 +92,20 @@ class EventLoop:
 
     # ------------------------------------------------------------------ inputs
 
-    def observe_driver_event(self, event: DriverEvent, event_id: str) -> None:
-        """A driver event (already recorded and forwarded by the runtime)."""
+    def observe_driver_event(self, event: DriverEvent, event_id: str) -> bool:
+        """A driver event (already recorded and forwarded by the runtime).
+
+        Returns True for a critical event (radar, a failed radio): the caller should let the loop
+        act on it now (``process_pending``) rather than after the rest of a burst of events.
+        """
         if not self.knowledge.manages(event.radio_id):
-            return
+            return False
         self.knowledge.note_event(event)
-        if self.policy.rules_for(event.type):
-            self._enqueue(event_id, event.radio_id, event.type, event.confidence, event.channel, event.metadata, ())
-        else:
+        if not self.policy.rules_for(event.type):
             self._work.set()  # nothing to decide, but the ranking and the fallback list may be due
+            return False
+        self._enqueue(event_id, event.radio_id, event.type, event.confidence, event.channel, event.metadata, ())
+        return DEFAULT_SEVERITY[event.type] is Severity.CRITICAL
 
     def observe_states(self, states: Sequence[RadioState]) -> None:
         """The radios' latest readings: detection, post-action monitoring, rankings."""

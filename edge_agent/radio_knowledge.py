@@ -3,10 +3,11 @@
 The event loop asks it for a RadioContext (the decision matrix's whole input) and keeps one
 emergency-channel Ranking per radio ready ahead of time. A ranking is recomputed only when what it
 depends on changes: a new reading (neighbours, clients), a new channel or width, a CAC that
-completes, radar (the fallback list must leave the new non-occupancy out) or interference whose
-duty crosses the selector's exclusion level or moves by more than ``DUTY_CHANGE``. Everything else,
-and radar itself at decision time, only filters a ready ranking, so an emergency move costs
-microseconds (STYLE.md point 1: this is data; the event loop does the I/O).
+completes, radar (after the radar decision, which filters the ready ranking: the fallback list must
+leave the new non-occupancy out) or interference whose duty crosses the selector's exclusion level
+or moves by more than ``DUTY_CHANGE``. Everything else, and radar itself at decision time, only
+filters a ready ranking, so an emergency move costs microseconds (STYLE.md point 1: this is data;
+the event loop does the I/O).
 
 A radio seen on air on a DFS channel has passed its CAC: its channels are recorded as cleared.
 """
@@ -14,6 +15,7 @@ A radio seen on air on a DFS channel has passed its CAC: its channels are record
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from drivers.protocol import DriverEvent, RadioInfo, RadioState
 from edge_agent.decisions import RadioContext, rank
@@ -47,6 +49,7 @@ class RadioKnowledge:
         self._backoff = backoff
         self.states: dict[str, RadioState] = {}
         self._rankings: dict[str, Ranking] = {}
+        self._refresh_after: set[str] = set()  # rankings still usable now, to be redone after this pass
         self._interfered: dict[str, dict[int, tuple[float, float]]] = {}
         self._siblings: dict[str, tuple[str, ...]] = {
             rid: tuple(other for other, o in actions.radios.items() if o.ap_id == info.ap_id and other != rid)
@@ -67,7 +70,9 @@ class RadioKnowledge:
         if event.type is EventType.DFS_RADAR:
             channels, seconds = radar_channels(event.channel, event.metadata)
             self.dfs.record_radar(radio_id, channels, event.timestamp, event.timestamp + seconds)
-            self.invalidate(radio_id)
+            # The radar decision filters the ready ranking by the new non-occupancy (fast); the
+            # ranking and the AP's fallback list are redone right after it.
+            self._refresh_after.add(radio_id)
         elif event.type is EventType.CAC_COMPLETED:
             config = event.config or self._actions.configs.get(radio_id)
             if config is not None:
@@ -145,14 +150,20 @@ class RadioKnowledge:
 
     def stale(self) -> list[str]:
         """Radios whose ranking must be recomputed."""
-        return [rid for rid in self._actions.radios if rid not in self._rankings and rid in self._actions.configs]
+        return [
+            rid
+            for rid in self._actions.radios
+            if (rid not in self._rankings or rid in self._refresh_after) and rid in self._actions.configs
+        ]
 
     def refresh(self, radio_id: str, now: float) -> tuple[RadioContext, Ranking] | None:
         """Rank the radio now; returns the context it was ranked in, with the ranking."""
         context = self.context(radio_id, now)
         if context is None:
             return None
+        context = replace(context, ranking=None)
         ranking = self._rankings[radio_id] = rank(context, self._policy)
+        self._refresh_after.discard(radio_id)
         return context, ranking
 
     def _group(self, radio_id: str, config: RadioConfig) -> tuple[int, ...]:

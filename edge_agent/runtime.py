@@ -217,11 +217,15 @@ class AgentRuntime:
 
     async def _event_pump(self) -> None:
         async for event in self.driver.events():
-            self.handle_event(event)
+            if self.handle_event(event):
+                await self.event_loop.process_pending()  # radar does not wait behind the rest of a burst
         log.error("the %s driver's event stream ended; no more radio events until the agent restarts", self.driver.name)
 
-    def handle_event(self, event: DriverEvent) -> None:
-        """Record a driver event and do the local follow-up (reports of the AP's own moves)."""
+    def handle_event(self, event: DriverEvent) -> bool:
+        """Record a driver event and do the local follow-up (reports of the AP's own moves).
+
+        Returns True when the event loop should act on it at once (a critical event).
+        """
         event_id = uuid.uuid4().hex
         self.counters.events += 1
         self.counters.by_event_type[event.type.value] = self.counters.by_event_type.get(event.type.value, 0) + 1
@@ -240,4 +244,4 @@ class AgentRuntime:
             self.executor.record_autonomous_move(event, self._last_trigger.get(event.radio_id, ""))
         else:
             self._last_trigger[event.radio_id] = event_id
-        self.event_loop.observe_driver_event(event, event_id)
+        return self.event_loop.observe_driver_event(event, event_id)

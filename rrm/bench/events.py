@@ -24,7 +24,8 @@ APs, 48 radios), drawn from one seeded generator:
 
 - Bursts of ``burst`` events, ``event_spacing_s`` of virtual time apart (1,024 events over about a
   second), with ``process_pending`` after every ``batch`` events (64), as a loop that wakes up
-  behind a busy event pump does. A burst is shorter than the queue's coalescing window (5 s), so
+  behind a busy event pump does, and at once after a critical event (radar), as the agent's pump
+  does. A burst is shorter than the queue's coalescing window (5 s), so
   each (radio, type, channel) key is released at most once per burst and its duplicates coalesce.
 - Between bursts a quiet spell of ``quiet_s`` virtual seconds (20 s) with no new events, in which
   the loop wakes up whenever a held-back entry becomes ready (``queue.next_ready_at``, as
@@ -287,7 +288,8 @@ async def _feed(
             for event in events:
                 clock.advance_to(event.timestamp)
                 fed += 1
-                loop.observe_driver_event(event, f"bench-{fed}")
+                if loop.observe_driver_event(event, f"bench-{fed}"):
+                    await loop.process_pending()  # as the agent's event pump does for critical events
             t2 = time.perf_counter()
             await loop.process_pending()
             t3 = time.perf_counter()

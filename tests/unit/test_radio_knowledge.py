@@ -69,3 +69,17 @@ async def test_a_new_channel_or_a_new_reading_redoes_the_ranking(agent: AgentRun
 async def test_a_radio_on_air_on_a_dfs_channel_has_cleared_it(agent: AgentRuntime) -> None:
     """ap-2/5g operates on 52/40: 52 and 56 are known as cleared, so moving back needs no CAC."""
     assert {52, 56} <= agent.dfs.cleared("ap-2/5g")
+
+
+async def test_radar_is_decided_on_the_ready_ranking_which_is_redone_after(agent: AgentRuntime) -> None:
+    """The radar decision only filters the ranking (fast); the ranking and fallback list follow right after."""
+    knowledge = agent.event_loop.knowledge
+    config = agent.configs["ap-2/5g"]
+    radar = DriverEvent("ap-2/5g", EventType.DFS_RADAR, EPOCH, 1.0, 52, config, {"nop_channels": "52,56"})
+    knowledge.note_event(radar)
+    context = knowledge.context("ap-2/5g", EPOCH)
+    assert context is not None and context.ranking is not None
+    assert {52, 56} <= set(context.blocked)
+    assert "ap-2/5g" in knowledge.stale()
+    await agent.event_loop.process_pending()
+    assert knowledge.stale() == []
