@@ -35,6 +35,7 @@ class IntentKind(StrEnum):
     STEER = "steer"
     RESTART = "restart"
     ALARM = "alarm"  # something must be done and cannot be (no legal channel left)
+    WAIT = "wait"  # decide again later: the AP is making its own radar move (its CSA)
     NONE = "none"
 
 
@@ -54,6 +55,7 @@ class RadioContext:
     radar_hits: Mapping[int, int] = field(default_factory=dict)  # channel -> recent radar hits
     ranking: Ranking | None = None  # ranked ahead of time by the event loop; ranked here when None
     zones: Sequence[SafeZoneLimit] = ()  # the controller's safe zones for this radio
+    now: float = 0.0  # when the context was taken (the agent's clock)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +188,17 @@ def _radar(event: QueuedEvent, context: RadioContext, policy: EventPolicy) -> In
     group = _radar_group(event, context)
     config = context.config
     if config.channel in group:
+        waited = context.now - event.first_seen
+        if context.info.capabilities.can_set_fallback_channels and waited < policy.radar_ap_grace_s:
+            # The AP is moving by itself (hostapd's CSA, to the fallback the agent set); a channel
+            # switch now would be refused mid-CSA. Decide again once it has moved, or in time.
+            return Intent(
+                IntentKind.WAIT,
+                context.info.radio_id,
+                ActionKind.CHANNEL_CHANGE,
+                "DFS_RADAR",
+                f"waiting up to {policy.radar_ap_grace_s:g} s for the AP's own radar move",
+            )
         return _channel_change(event, context, policy, "DFS_RADAR", avoid=group, radar=True)
     ranking = rank(context, policy)
     landing = ranking.find(config.channel, config.width_mhz)

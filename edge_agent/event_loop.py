@@ -87,6 +87,7 @@ class EventLoop:
         self._subjects: dict[tuple[str, EventType], tuple[str, ...]] = {}
         self._fallbacks: dict[str, tuple[int, ...]] = {}
         self._alarmed: dict[str, float] = {}
+        self._awaiting_ap: dict[str, QueuedEvent] = {}  # radar the AP is handling itself (its CSA)
         self._work = asyncio.Event()
         self._pending_rollbacks: list[tuple[str, str]] = []
 
@@ -174,7 +175,7 @@ class EventLoop:
             if self._work.is_set():
                 continue
             now = self._clock.now()
-            ready_at = self.queue.next_ready_at(now)
+            ready_at = self._next_wake(now)
             waiters: list[asyncio.Task[object]] = [asyncio.create_task(self._wait_for_work())]
             if ready_at is not None:
                 waiters.append(asyncio.create_task(self._sleep(max(0.0, ready_at - now))))
@@ -197,6 +198,7 @@ class EventLoop:
             radio_id, why = self._pending_rollbacks.pop(0)
             await self._roll_back(radio_id, why)
         now = self._clock.now()
+        await self._recheck_awaiting(now)
         while batch := self.queue.drain(now, DRAIN_BATCH):
             for queued in batch:
                 await self._handle(queued, now)
@@ -216,6 +218,9 @@ class EventLoop:
         if intent.kind is IntentKind.NONE:
             log.debug("%s: %s: %s", intent.radio_id, queued.type.value, intent.explanation)
             return
+        if intent.kind is IntentKind.WAIT:
+            self._awaiting_ap[queued.radio_id] = queued
+            return
         held = self._held_back(intent, now)
         if held:
             log.info("%s: %s not acted on: %s", intent.radio_id, intent.reason_code, held)
@@ -226,6 +231,23 @@ class EventLoop:
             await self._steer(intent, queued)
         else:
             self._unable(intent, queued)
+
+    async def _recheck_awaiting(self, now: float) -> None:
+        """Radar left to the AP: decide again once it has moved off the channel, or its grace ran out."""
+        for radio_id, queued in list(self._awaiting_ap.items()):
+            config = self._actions.configs.get(radio_id)
+            moved = config is not None and config.channel != queued.channel
+            if moved or now - queued.first_seen >= self.policy.radar_ap_grace_s:
+                del self._awaiting_ap[radio_id]
+                await self._handle(queued, now)
+
+    def _next_wake(self, now: float) -> float | None:
+        """When something held back becomes due: a queued entry, or the end of an AP's radar grace."""
+        times = [q.first_seen + self.policy.radar_ap_grace_s for q in self._awaiting_ap.values()]
+        ready = self.queue.next_ready_at(now)
+        if ready is not None:
+            times.append(ready)
+        return min(times) if times else None
 
     def _held_back(self, intent: Intent, now: float) -> str:
         """Why the flap guards hold an action back now (empty: go ahead). Radar overrides them all."""

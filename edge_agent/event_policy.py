@@ -113,6 +113,7 @@ class EventPolicy:
     cooldown_s: float = 10.0
     radar_follow_up_margin: float = 0.15  # a second move after the AP's radar landing must score this much better
     radar_fallback_channels: int = 1  # listed for the AP's own radar move; hostapd picks among them at random
+    radar_ap_grace_s: float = 2.0  # an AP that moves by itself on radar gets this long before the agent moves it
     move_hysteresis: float = 0.1  # a channel change must score this much better than staying (when staying is possible)
     rollback_holddown_s: float = 600.0  # after a rollback the same kind of action waits, doubling each time
     rollback_holddown_max_s: float = 4 * 3600.0

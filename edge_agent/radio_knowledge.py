@@ -146,6 +146,7 @@ class RadioKnowledge:
             radar_hits=self.dfs.radar_hits(radio_id, now - RADAR_MEMORY_S),
             ranking=self._rankings.get(radio_id),
             zones=self._actions.zones_for(radio_id),
+            now=now,
         )
 
     def stale(self) -> list[str]:

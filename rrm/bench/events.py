@@ -66,6 +66,7 @@ from drivers.sim.driver import SimDriver
 from drivers.sim.scenario import load_scenario, shipped_scenario
 from drivers.sim.world import SimWorld
 from edge_agent.event_loop import EventLoop
+from edge_agent.event_policy import EventPolicy
 from edge_agent.radio_knowledge import INTERFERENCE_MEMORY_S
 from edge_agent.runtime import AgentRuntime, AgentSettings
 from radio_domain import regulatory
@@ -238,7 +239,8 @@ async def _bench(options: EventsBenchOptions, work: Path) -> dict[str, object]:
     db = open_database(work / "agent.db")
     try:
         runtime = AgentRuntime(
-            AgentSettings(agent_id="bench-events", region=world.region),
+            # No radar grace: nothing here plays the AP's own CSA, so the agent moves the radio itself.
+            AgentSettings(agent_id="bench-events", region=world.region, event_policy=EventPolicy(radar_ap_grace_s=0.0)),
             driver,
             db,
             IdentifierHasher(b"k" * 32),

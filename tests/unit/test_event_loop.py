@@ -118,6 +118,14 @@ def _radar(rig: Rig, nop_channels: str) -> DriverEvent:
     return DriverEvent("ap-2/5g", EventType.DFS_RADAR, rig.clock.now(), 1.0, 52, config, metadata)
 
 
+def _without_own_radar_move(rig: Rig, radio_id: str, **capabilities: object) -> None:
+    """Make the agent see an AP that does not move by itself on radar (e.g. no fallback list)."""
+    info = rig.agent.radios[radio_id]
+    caps = replace(info.capabilities, can_set_fallback_channels=False, **capabilities)  # type: ignore[arg-type]
+    rig.agent.radios[radio_id] = replace(info, capabilities=caps)
+    rig.agent.event_loop.knowledge.invalidate(radio_id)
+
+
 def _group(rig: Rig, radio_id: str) -> set[int]:
     config = rig.world.config(radio_id)
     _, band = radio_id.split("/")
@@ -162,9 +170,12 @@ async def test_the_non_occupancy_period_survives_an_agent_restart(rig: Rig) -> N
 
 
 async def test_radar_the_ap_did_not_act_on_is_acted_on_by_the_agent_and_never_rolled_back(rig: Rig) -> None:
-    """A radar report while the radio is still on the channel: the agent moves it, and keeps it moved."""
+    """The AP gets its grace to move by itself (a switch mid-CSA is refused); then the agent moves it, for good."""
     radar = _radar(rig, "52,56")
     await rig.inject(radar)
+    assert rig.world.config("ap-2/5g").channel == 52, "the agent does not race the AP's own channel switch"
+    rig.clock.advance(2.1)
+    await rig.agent.event_loop.process_pending()
     assert not _group(rig, "ap-2/5g") & {52, 56}
     [report] = [r for r in rig.reports() if r.origin == pb.LOCAL_EVENT_LOOP]
     assert report.status == pb.APPLIED and report.before.channel == 52
@@ -261,6 +272,8 @@ async def test_the_cooldown_holds_a_second_move_but_not_radar(rig: Rig) -> None:
     rig.clock.advance(1)
     radar = _radar(rig, "52")
     await rig.inject(radar)
+    rig.clock.advance(2.1)  # the AP's grace for its own move; still inside the 10 s cooldown
+    await loop.process_pending()
     assert rig.world.config("ap-2/5g").channel != 52
     assert loop.stats.actions == 2
 
@@ -281,6 +294,7 @@ async def test_the_agent_refuses_its_own_change_outside_the_safe_zone(rig: Rig) 
 
 async def test_most_urgent_first_when_events_arrive_together(rig: Rig) -> None:
     """A burst of interference and a radar report in one batch: the radar move is made first."""
+    _without_own_radar_move(rig, "ap-2/5g")
     loop = rig.agent.event_loop
     rig.agent.handle_event(_burst(rig, "ap-1/2g"))
     radar = _radar(rig, "52,56")
@@ -351,14 +365,21 @@ async def test_everything_above_works_without_a_controller(rig: Rig) -> None:
 
 async def test_an_alarm_is_raised_once_not_for_every_event(rig: Rig) -> None:
     """No channel left: one alarm with its reason, repeats counted but not re-reported within 10 minutes."""
-    rig.agent.radios["ap-2/5g"] = replace(
-        rig.agent.radios["ap-2/5g"],
-        capabilities=replace(rig.agent.radios["ap-2/5g"].capabilities, channels=(52, 56)),
-    )
-    rig.agent.event_loop.knowledge.invalidate("ap-2/5g")
+    _without_own_radar_move(rig, "ap-2/5g", channels=(52, 56))
     for _ in range(3):
         await rig.inject(_radar(rig, "52,56"))
         rig.clock.advance(1)
     alarms = [r for r in rig.reports() if r.error.startswith("alarm:")]
     assert len(alarms) == 1 and "no legal 5g channel" in alarms[0].error
     assert rig.agent.event_loop.stats.alarms_repeated == 2
+
+
+async def test_the_agent_leaves_the_radar_move_to_the_ap_when_the_ap_makes_it(rig: Rig) -> None:
+    """Radar first reaches the loop at once, before the AP's switch report: the agent waits, never races."""
+    loop = rig.agent.event_loop
+    for event in rig.world.trigger_radar("ap-2/5g"):  # DFS_RADAR, then the AP's CHANNEL_SWITCHED
+        if rig.agent.handle_event(event):  # what the agent's event pump does
+            await loop.process_pending()
+    await loop.process_pending()
+    assert not _group(rig, "ap-2/5g") & {52, 56}
+    assert [r.origin for r in rig.reports()] == [pb.AP_AUTONOMOUS]
