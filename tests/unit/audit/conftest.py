@@ -1,0 +1,20 @@
+"""Fixtures of the audit trail tests: a virtual clock and the trail's file in a fresh state dir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rrm.clock import VirtualClock
+from tests.unit.audit.support import EPOCH
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock(EPOCH)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "controller" / "audit.db"
