@@ -143,7 +143,7 @@ class ControllerApp:
         self.pipeline = ChangePipeline(
             sender=self,
             view=NetworkView(open_ingest_database(state / "ingest.db"), self.registry),
-            site=(lambda: reloader.current) if reloader else (lambda: DEFAULT_SITE_POLICY),
+            site=self.site_policy,
             ledger=ChangeLedger(self._db),
             approvals=ApprovalQueue(self._db),
             audit=self.audit,
@@ -212,6 +212,10 @@ class ControllerApp:
                     return
                 except (sqlite3.Error, AuditRefused) as exc:
                     log.error("controller tick failed: %s", exc)
+
+    def site_policy(self) -> SitePolicy:
+        """The site policy in force (the last good one read from --site-policy, else the built-ins)."""
+        return self._site_reloader.current if self._site_reloader else DEFAULT_SITE_POLICY
 
     def owner_of(self, radio_id: str) -> str | None:
         return self.registry.owner_of(radio_id)

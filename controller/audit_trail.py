@@ -17,7 +17,9 @@ rrm/sqlite_files.py). Callers that must not go on before a record is durable cal
 
 Reopening resumes the chain head and seq, and first re-walks the records after the last
 checkpoint (verifying that checkpoint with the signing key's public half): the controller never
-signs a head over records someone changed while it was down.
+signs a head over records someone changed while it was down. When the oldest records were moved
+to archive files (controller/audit_archive.py, ``rrm audit archive``), the live chain starts after
+the last archived segment that ``audit_archives`` lists, and resuming starts there.
 
 Queries use three indexes (time, AP, change id; a radio's records are found through its AP's).
 Verification reads rows in batches of 8192 and, for ``rrm audit verify``, splits a long trail
@@ -25,7 +27,9 @@ into seq ranges verified in parallel processes (:meth:`AuditTrailReader.verify`)
 
 The schema is portable SQL (PostgreSQL accepts it as it is): BIGINT, TEXT, CHAR/VARCHAR, plain
 indexes, hashes and signatures as hex text. Only the ``?`` placeholders are the SQLite driver's.
-Nothing updates or deletes a record; tampering is what verification detects.
+Nothing here updates or deletes a record; tampering is what verification detects. The one
+exception is audit_archive.py's, which deletes the oldest records once a verified archive file
+holds them (in one transaction that lists the archive), while this writer keeps appending.
 """
 
 from __future__ import annotations
@@ -42,7 +46,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from controller.audit_chain import (
     CHECKPOINT_COLUMNS,
-    GENESIS,
     RECORD_COLUMNS,
     AuditDraft,
     AuditEntry,
@@ -53,6 +56,7 @@ from controller.audit_chain import (
 )
 from controller.audit_reader import (
     ALL_RECORDS,
+    ARCHIVES_SCHEMA,
     CHECKPOINT_SELECT,
     PRAGMAS,
     AuditQuery,
@@ -62,6 +66,7 @@ from controller.audit_reader import (
     ExportFormat,
     _Range,
     _walk,
+    chain_start,
     verify_workers,
 )
 from controller.audit_verify import VerifyReport
@@ -120,6 +125,7 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS audit_records_by_time ON audit_records (timestamp_ms)",
     "CREATE INDEX IF NOT EXISTS audit_records_by_ap ON audit_records (ap_id)",
     "CREATE INDEX IF NOT EXISTS audit_records_by_change ON audit_records (change_id)",
+    ARCHIVES_SCHEMA,
 )
 # Connection settings, not schema: a bigger page cache keeps the index pages in memory, and
 # checkpointing the WAL every 10,000 pages (40 MB) rather than 1,000 spends fewer fsyncs per record.
@@ -271,7 +277,8 @@ class AuditTrail:
         return self._reader.checkpoints()
 
     def verify(self, public_key: Ed25519PublicKey | None = None, *, hmac_key: bytes | None = None) -> VerifyReport:
-        """Verify the whole trail (with the signing key's public half unless another key is given)."""
+        """Verify the live trail, from the last archive's head (with the signing key's public half unless another
+        key is given); audit_archive.verify_archived_trail verifies the archives too."""
         self.flush()
         return self._reader.verify(public_key or self._key.public_key(), hmac_key=hmac_key)
 
@@ -328,14 +335,17 @@ class AuditTrail:
 
     def _resume(self) -> tuple[int, bytes, int]:
         """(seq, head hash, signed seq) from the database, after checking the unsigned tail."""
+        base = self._chain_start()
         last = self._conn.execute(
-            "SELECT seq, record_hash, hmac FROM audit_records ORDER BY seq DESC LIMIT 1"
+            "SELECT seq, record_hash, hmac FROM audit_records WHERE seq > ? ORDER BY seq DESC LIMIT 1",
+            (base.after_seq,),
         ).fetchone()
-        if last is None:
-            return 0, GENESIS, 0
-        if last[2] is not None and self._hmac_key is None:
+        has_hmac = base.hmac_seen if last is None else last[2] is not None
+        if has_hmac and self._hmac_key is None:
             raise AuditTrailError(f"{self.path}: this trail has per-record HMACs; open it with its HMAC key")
-        start = self._last_good_checkpoint()
+        if last is None:  # empty, or every record archived: the chain goes on from the last archive's head
+            return base.after_seq, base.start_hash, base.after_seq
+        start = self._last_good_checkpoint(base)
         report = self._reader.named(_walk(self._conn, self.path, self._key.public_key(), self._hmac_key, start))
         if report.first_bad is not None:
             raise AuditTrailError(
@@ -344,11 +354,20 @@ class AuditTrail:
             )
         return report.head_seq, bytes.fromhex(last[1]), start.after_seq
 
-    def _last_good_checkpoint(self) -> _Range:
-        """Where the tail to check starts: after the last checkpoint, once it verifies (or at GENESIS)."""
-        row = self._conn.execute(CHECKPOINT_SELECT + " ORDER BY seq DESC LIMIT 1").fetchone()
+    def _chain_start(self) -> _Range:
+        """Where the live chain starts: after the last archived segment (signed), or at GENESIS."""
+        try:
+            return chain_start(self._conn)
+        except ValueError as exc:
+            raise AuditTrailError(f"{self.path}: a malformed audit_archives row: {exc}") from None
+
+    def _last_good_checkpoint(self, base: _Range) -> _Range:
+        """Where the tail to check starts: after the last checkpoint, once it verifies (or at the chain's start)."""
+        row = self._conn.execute(
+            CHECKPOINT_SELECT + " WHERE seq > ? ORDER BY seq DESC LIMIT 1", (base.after_seq,)
+        ).fetchone()
         if row is None:
-            return _Range(0, None, GENESIS, False)
+            return base
         try:
             checkpoint = Checkpoint.from_row(row)
         except ValueError as exc:

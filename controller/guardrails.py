@@ -179,7 +179,7 @@ def check_iteration(
 ) -> list[Verdict]:
     """Verdicts for one loop iteration, in the proposals' order; the shared budgets go to the best first."""
     verdicts = {p.change_id: _check_one(p, snapshot, site, now) for p in proposals}
-    network = site.network.apply_to(site.default).limits  # site-wide limits are the network layer's
+    network = site.network_wide().limits  # site-wide limits are the network layer's
     used = sum(1 for c in _distinct_changes(snapshot) if now - c.at < HOUR_S)
     budget = network.site_changes_per_hour
     changing: dict[str, str] = {}  # AP -> plan id of the accepted proposal

@@ -12,6 +12,7 @@ the file format and its strict parsing live in site_policy_file.py; the guardrai
   and the hold-down after a rollback (exponential dampening).
 - RollbackTrigger: a KPI, a threshold, a direction, an observation window and a rollback depth.
 - shadow: the loops run and record what they would have done; nothing is sent to radios.
+- slo: what each traffic class needs (radio_domain/slo_catalog.py); QoE is computed against it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from edge_agent.change_admission import SafeZoneLimit
+from radio_domain.slo_catalog import DEFAULT_SLO, SloCatalog
 
 PARAMETERS = ("channel", "width_mhz", "tx_power_dbm", "obss_pd_dbm")
 
@@ -121,6 +123,7 @@ class ApPolicy:
     limits: ChangeLimits = field(default_factory=ChangeLimits)
     rollback_triggers: tuple[RollbackTrigger, ...] = DEFAULT_TRIGGERS
     shadow: bool = False
+    slo: SloCatalog = DEFAULT_SLO  # what each traffic class needs: QoE is computed against it
 
     def zone(self, parameter: str) -> SafeZone:
         return self.zones[parameter]
@@ -142,6 +145,7 @@ class PolicyLayer:
     limits: Mapping[str, Any] = field(default_factory=dict)
     rollback_triggers: tuple[RollbackTrigger, ...] | None = None
     shadow: bool | None = None
+    slo: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # traffic class -> SLO fields set
 
     def apply_to(self, policy: ApPolicy) -> ApPolicy:
         zones = dict(policy.zones)
@@ -154,6 +158,7 @@ class PolicyLayer:
             limits=replace(policy.limits, **self.limits) if self.limits else policy.limits,
             rollback_triggers=policy.rollback_triggers if self.rollback_triggers is None else self.rollback_triggers,
             shadow=policy.shadow if self.shadow is None else self.shadow,
+            slo=policy.slo.with_overrides(self.slo) if self.slo else policy.slo,
         )
 
 
@@ -166,6 +171,10 @@ class SitePolicy:
     zone_of_ap: Mapping[str, str] = field(default_factory=dict)
     aps: Mapping[str, PolicyLayer] = field(default_factory=dict)
     default: ApPolicy = field(default_factory=ApPolicy)
+
+    def network_wide(self) -> ApPolicy:
+        """default -> network: what holds for the whole site (its budgets, its SLO)."""
+        return self.network.apply_to(self.default)
 
     def for_ap(self, ap_id: str) -> ApPolicy:
         """default -> network -> the AP's zone -> the AP."""

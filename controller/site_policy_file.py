@@ -55,7 +55,7 @@ import json
 import math
 import os
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,7 @@ from controller.site_policy import (
     SafeZone,
     SitePolicy,
 )
+from radio_domain.slo_catalog import DEFAULT_SLO, SloError, TrafficClass, TrafficSlo
 from rrm.strict_fields import (
     Problems,
     join,
@@ -89,7 +90,7 @@ SITE_POLICY_FORMAT = "rrm-site-policy"
 SITE_POLICY_VERSION = 1
 CURRENT = "current"  # a pin to the value the parameter has now
 
-LAYER_KEYS = ("safe_zones", "limits", "rollback_triggers", "shadow", "pins", "unpin")
+LAYER_KEYS = ("safe_zones", "limits", "rollback_triggers", "shadow", "pins", "unpin", "slo")
 # File key -> SafeZone field.
 ZONE_FIELDS = {
     "min": "minimum",
@@ -155,7 +156,7 @@ def parse_site_policy(data: object, source: str) -> SitePolicy:
     network = _top_layer(top, "network", problems)
     zones, zone_of_ap = _zones(top.get("zones", {}), problems)
     aps = _aps(top.get("aps", {}), problems)
-    site = SitePolicy(network, zones, zone_of_ap, aps, default.apply_to(ApPolicy()))
+    site = SitePolicy(network, zones, zone_of_ap, aps, _apply(default, ApPolicy(), "default", problems))
     _check_layering(site, default, problems)
     if problems.lines:
         raise SitePolicyError(problems.lines)
@@ -222,7 +223,34 @@ def _layer(obj: Mapping[str, object], path: str, problems: Problems) -> PolicyLa
         limits=_limits(obj["limits"], join(path, "limits"), problems) if "limits" in obj else {},
         rollback_triggers=_triggers(obj, path, problems) if "rollback_triggers" in obj else None,
         shadow=_bool(obj, "shadow", path, problems, False) if "shadow" in obj else None,
+        slo=_slo(obj["slo"], join(path, "slo"), problems) if "slo" in obj else {},
     )
+
+
+def _slo(value: object, path: str, problems: Problems) -> dict[str, dict[str, float]]:
+    """Per traffic class, the SLO fields a layer sets; checked against the built-in catalog."""
+    classes = [t.value for t in TrafficClass]
+    obj = read_object(value, path, problems, (), classes)
+    if obj is None:
+        return {}
+    known = [f.name for f in fields(TrafficSlo)]
+    out: dict[str, dict[str, float]] = {}
+    for name, entry in obj.items():
+        where = join(path, name)
+        values = read_object(entry, where, problems, (), known)
+        if values is None:
+            continue
+        numbers = {k: _number(values, k, where, problems, minimum=0.0) for k in values}
+        if any(v is None for v in numbers.values()):
+            continue
+        chosen = {k: float(v) for k, v in numbers.items() if v is not None}
+        try:
+            DEFAULT_SLO.with_overrides({name: chosen})
+        except SloError as exc:
+            problems.add(where, str(exc).split(": ", 1)[-1])
+            continue
+        out[name] = chosen
+    return out
 
 
 def _parameters(value: object, path: str, problems: Problems) -> list[tuple[str, object, str]]:
@@ -414,16 +442,26 @@ def _aps(value: object, problems: Problems) -> dict[str, PolicyLayer]:
 def _check_layering(site: SitePolicy, default: PolicyLayer, problems: Problems) -> None:
     """Resolve every layer once; report each problem at the layer that introduces it."""
     _report_new("default", default, ApPolicy(), site.default, problems)
-    network = site.network.apply_to(site.default)
+    network = _apply(site.network, site.default, "network", problems)
     _report_new("network", site.network, site.default, network, problems)
     resolved_zones = {}
     for name, layer in site.zones.items():
-        resolved_zones[name] = layer.apply_to(network)
+        resolved_zones[name] = _apply(layer, network, join("zones", name), problems)
         _report_new(join("zones", name), layer, network, resolved_zones[name], problems)
     for ap_id, layer in site.aps.items():
         zone = site.zone_of_ap.get(ap_id)
         below = resolved_zones[zone] if zone is not None else network
-        _report_new(join("aps", ap_id), layer, below, layer.apply_to(below), problems)
+        resolved = _apply(layer, below, join("aps", ap_id), problems)
+        _report_new(join("aps", ap_id), layer, below, resolved, problems)
+
+
+def _apply(layer: PolicyLayer, below: ApPolicy, path: str, problems: Problems) -> ApPolicy:
+    """``layer`` over ``below``; an SLO that contradicts the one below is a problem of this layer."""
+    try:
+        return layer.apply_to(below)
+    except SloError as exc:
+        problems.add(join(path, "slo"), str(exc).removeprefix("slo.").removeprefix("slo: "))
+        return replace(layer, slo={}).apply_to(below)
 
 
 def _report_new(path: str, layer: PolicyLayer, below: ApPolicy, policy: ApPolicy, problems: Problems) -> None:

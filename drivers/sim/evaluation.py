@@ -22,6 +22,7 @@ from drivers.sim.downlink import ClientLinks, ClientService, InterferenceInputs,
 from drivers.sim.medium import MediumState, NonWifiSources, Transmitters, assess_medium
 from drivers.sim.propagation import frequency_term_db
 from drivers.sim.qoe import client_qoe
+from radio_domain.slo_catalog import DEFAULT_SLO, SloCatalog
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -47,6 +48,8 @@ class NetworkInputs:
     client_present: BoolArray
     client_traffic: IntArray
     demand_mbps: FloatArray
+    slo: SloCatalog = DEFAULT_SLO
+    """What each traffic class needs (radio_domain/slo_catalog.py): QoE is computed against it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +113,13 @@ def evaluate_network(
         links=links,
         service=service,
         qoe=client_qoe(
-            inputs.client_traffic, assoc, service.throughput_mbps, inputs.demand_mbps, service.loss, service.latency_ms
+            inputs.client_traffic,
+            assoc,
+            service.throughput_mbps,
+            inputs.demand_mbps,
+            service.loss,
+            service.latency_ms,
+            inputs.slo,
         ),
         present=inputs.client_present,
         airtime=airtime,

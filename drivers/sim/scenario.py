@@ -62,10 +62,10 @@ from drivers.sim.scenario_model import (
     Scenario,
     ScenarioError,
     ScenarioEvent,
-    TrafficClass,
     Wall,
 )
 from drivers.sim.scenario_parsing import parse_scenario_data
+from radio_domain.slo_catalog import TrafficClass
 
 __all__ = [
     "AccessPoint",

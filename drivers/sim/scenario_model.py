@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from radio_domain.radio import OBSS_PD_OFF_DBM, Band
 from radio_domain.regulatory import Region
+from radio_domain.slo_catalog import TrafficClass
 
 SCENARIO_FORMAT = "rrm-scenario"
 SCENARIO_VERSION = 1
@@ -27,12 +28,6 @@ class InterfererKind(StrEnum):
     VIDEO_CAMERA = "video_camera"
     RADAR = "radar"
     NEIGHBOR_BSS = "neighbor_bss"
-
-
-class TrafficClass(StrEnum):
-    BEST_EFFORT = "best_effort"
-    VIDEO = "video"
-    VOICE = "voice"
 
 
 @dataclass(frozen=True, slots=True)

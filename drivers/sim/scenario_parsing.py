@@ -27,7 +27,6 @@ from drivers.sim.scenario_model import (
     RadioSetup,
     Scenario,
     ScenarioError,
-    TrafficClass,
     Wall,
 )
 from drivers.sim.scenario_timeline import check_spike_ids, parse_event, parse_interferer
@@ -35,6 +34,7 @@ from drivers.sim.sim_radio import HARDWARE_MAX_TX_DBM, HARDWARE_MIN_TX_DBM
 from radio_domain import regulatory
 from radio_domain.radio import OBSS_PD_MAX_DBM, OBSS_PD_OFF_DBM, Band
 from radio_domain.regulatory import Region
+from radio_domain.slo_catalog import TrafficClass
 from rrm.strict_fields import (
     Problems,
     join,

@@ -49,6 +49,7 @@ from drivers.sim.world_happenings import ScheduledHappenings, enter_channel
 from drivers.sim.world_layout import build_layout, interferer_indices
 from radio_domain import regulatory
 from radio_domain.radio import Band, ConfigChange, RadioConfig, make_radio_id
+from radio_domain.slo_catalog import DEFAULT_SLO, SloCatalog
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +73,9 @@ class ClientLink:
 class SimWorld:
     """A scenario brought to life (module docstring)."""
 
-    def __init__(self, scenario: Scenario, epoch: float = 1_700_000_000.0) -> None:
+    def __init__(self, scenario: Scenario, epoch: float = 1_700_000_000.0, slo: SloCatalog = DEFAULT_SLO) -> None:
         self.scenario = scenario
+        self.slo = slo  # what clients' QoE is computed against; an operator may change it at any time
         self.region = scenario.region
         self.epoch = epoch
         self.time = 0.0
@@ -358,6 +360,7 @@ class SimWorld:
             client_present=clients.present(self.time),
             client_traffic=clients.traffic,
             demand_mbps=self._demand,
+            slo=self.slo,
         )
         metrics = evaluate_network(inputs, self._serving, self._airtime, self._backlog, dt)
         self._serving = metrics.links.serving

@@ -25,8 +25,9 @@ from drivers.sim.propagation import (
     shadowing_db,
 )
 from drivers.sim.qoe import TrafficCode
-from drivers.sim.scenario_model import DensitySpike, InterfererKind, Scenario, TrafficClass, spike_client_id
+from drivers.sim.scenario_model import DensitySpike, InterfererKind, Scenario, spike_client_id
 from radio_domain.radio import Band
+from radio_domain.slo_catalog import TrafficClass
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]

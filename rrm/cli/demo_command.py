@@ -40,6 +40,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "(default: the built-in one; see `rrm policy show`)",
     )
     p.add_argument(
+        "--site-policy",
+        type=Path,
+        metavar="FILE",
+        help="the controller's site policy (see `rrm site-policy example`); its network SLO is also what the "
+        "simulated clients' QoE is computed against",
+    )
+    p.add_argument(
         "--speed",
         type=float,
         default=DEFAULT_SPEED,
@@ -70,6 +77,7 @@ def _run_in(ns: argparse.Namespace, scenario: Scenario, name: str, state_dir: Pa
 
     options = DemoOptions(
         event_policy=load_event_policy(ns.event_policy) if ns.event_policy else EventPolicy(),
+        site_policy=ns.site_policy,
         scenario=scenario,
         scenario_name=name,
         minutes=ns.minutes,

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from controller.app import ControllerApp, ControllerSettings
+from controller.site_policy import SitePolicy
+from controller.site_policy_file import load_site_policy
 from drivers.sim.driver import SimDriver
 from drivers.sim.runner import WorldRunner
 from drivers.sim.scenario import Scenario
@@ -45,6 +47,7 @@ class DemoOptions:
     speed: float | None  # simulated seconds per real second; None = as fast as possible
     telemetry_interval_s: float = 10.0
     event_policy: EventPolicy = field(default_factory=EventPolicy)
+    site_policy: Path | None = None  # the controller's site policy; its network SLO is what the world's QoE uses
     show_progress: bool = True
     connect_timeout_s: float = 60.0
     drain_timeout_s: float = 60.0
@@ -75,7 +78,8 @@ class DemoFleet:
     def __init__(self, options: DemoOptions) -> None:
         self.options = options
         self.clock = VirtualClock(start=EPOCH)
-        self.world = SimWorld(options.scenario, epoch=EPOCH)
+        site = load_site_policy(options.site_policy) if options.site_policy else SitePolicy()
+        self.world = SimWorld(options.scenario, epoch=EPOCH, slo=site.network_wide().slo)
         self.ap_ids = list(self.world.ap_ids())
         pki_dir = options.state_dir / "pki"
         options.state_dir.mkdir(parents=True, exist_ok=True)
@@ -86,6 +90,7 @@ class DemoFleet:
                 state_dir=options.state_dir / "controller",
                 listen="localhost:0",
                 tls=leaf_paths(pki_dir, CertKind.CONTROLLER, "controller"),
+                site_policy=options.site_policy,
             ),
             self.clock,
         )
@@ -148,6 +153,7 @@ class DemoFleet:
         steps = round(self.options.minutes * 60.0 / STEP_S)
         wall_start = time.monotonic()
         for step in range(1, steps + 1):
+            self.world.slo = self.controller.site_policy().network_wide().slo  # follows the operator's edits
             runner.step_once()
             self.clock.advance(STEP_S)
             for _ in range(3):

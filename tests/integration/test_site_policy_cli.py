@@ -60,7 +60,7 @@ def test_check_lists_every_problem_and_exits_2(tmp_path: Path, capsys: pytest.Ca
         f"rrm site-policy: error: {bad}: network.safe_zones.tx_power_dbm.min: expected a number, got 'x'",
         f"{bad}: zones.hall.aps[0]: AP 'ap-1' is already in zone 'lobby'; an AP belongs to at most one zone",
         f"{bad}: aps.ap-2.colour: unknown key; expected one of limits, pins, rollback_triggers, safe_zones, shadow, "
-        "unpin",
+        "slo, unpin",
         f"{bad}: zones.lobby.pins.channel: pin 300 is outside the safe zone [1, 233]",
     ]
 

@@ -155,7 +155,7 @@ def test_every_problem_is_reported_at_once_with_its_path() -> None:
         "site.yaml: zones.nameless.aps: required key is missing",
         "site.yaml: aps.ap/1: AP id 'ap/1' must not contain '/' (radio ids are '<ap>/<band>')",
         "site.yaml: aps.ap-3.speed: unknown key; expected one of limits, pins, rollback_triggers, safe_zones, "
-        "shadow, unpin",
+        "shadow, slo, unpin",
         "site.yaml: aps.ap-3.unpin[0]: 'power' is not a parameter; expected one of channel, width_mhz, "
         "tx_power_dbm, obss_pd_dbm",
     ]
