@@ -277,8 +277,10 @@ class AuditTrail:
         return self._reader.checkpoints()
 
     def verify(self, public_key: Ed25519PublicKey | None = None, *, hmac_key: bytes | None = None) -> VerifyReport:
-        """Verify the live trail, from the last archive's head (with the signing key's public half unless another
-        key is given); audit_archive.verify_archived_trail verifies the archives too."""
+        """Verify the live trail from the last archive's head (with the signing key's public half by default).
+
+        audit_archive.verify_archived_trail verifies the archive files before it as well.
+        """
         self.flush()
         return self._reader.verify(public_key or self._key.public_key(), hmac_key=hmac_key)
 

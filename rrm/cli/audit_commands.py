@@ -1,14 +1,17 @@
-"""`rrm audit verify|query|export`: the controller's signed audit trail, for operators and auditors.
+"""`rrm audit verify|query|export|archive|prune`: the controller's signed audit trail, for operators and auditors.
 
 Where things are, for ``--state-dir DIR`` (the layout ``rrm demo --state-dir DIR`` writes)::
 
-    DIR/controller/audit.db             the trail (audit_records, audit_checkpoints)
+    DIR/controller/audit.db             the trail (audit_records, audit_checkpoints, audit_archives)
+    DIR/controller/archive/             the archive files holding the oldest records (rrm audit archive)
     DIR/controller/audit-signing.pub    the public key verification needs (auditors get this file)
     DIR/controller/audit-hmac.key       the per-record HMAC key, only when that mode is on (a secret)
 
 When DIR/controller/audit.db does not exist but DIR/audit.db does, DIR itself is taken as the
 controller's state directory (``rrm controller --state-dir DIR``). ``verify`` needs no secret:
 HMACs are checked only with an HMAC key (``--hmac-key``, or the key file when it is there).
+``verify`` checks the archive files and the live store as one chain; ``query`` and ``export``
+read the live store only (archived records are in the archive files, JSON lines).
 """
 
 from __future__ import annotations
@@ -24,33 +27,40 @@ from typing import TYPE_CHECKING
 from rrm.cli.errors import UsageError
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from controller.audit_archive import ArchiveFault, TrailReport
     from controller.audit_chain import AuditEntry
 
 CONTROLLER_SUBDIR = "controller"
+RETENTION_DAYS = 7 * 365  # controller/audit_archive.py's DEFAULT_RETENTION_DAYS (seed 001: 7 years)
+_ARCHIVED = (
+    "Reads the live store only: archived records are in the archive files (JSON lines, one record a line; see "
+    "rrm audit archive and rrm audit verify --archive)."
+)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("audit", help="verify, query and export the controller's signed audit trail")
-    audit_sub = p.add_subparsers(dest="audit_command", required=True, metavar="{verify,query,export}")
+    p = sub.add_parser("audit", help="verify, query, export, archive and prune the controller's signed audit trail")
+    audit_sub = p.add_subparsers(dest="audit_command", required=True, metavar="{verify,query,export,archive,prune}")
 
     verify = audit_sub.add_parser(
         "verify",
-        help="check the whole chain and its signed checkpoints (exit 0 only when it verifies)",
-        description="Exit 0 when every record verifies; 1 naming the first bad record; 2 on bad input.",
+        help="check the whole chain (archives and live store) and its signed checkpoints (exit 0 only if it verifies)",
+        description="Exit 0 when every record verifies, in the archive files and the live store as one chain; 1 naming "
+        "the first bad record or archive file; 2 on bad input. --archive FILE checks one archive file on its own.",
     )
-    _add_state_dir(verify)
+    _add_state_dir(verify, required=False)
     verify.add_argument(
-        "--public-key",
+        "--archive",
         type=Path,
         metavar="FILE",
-        help="the Ed25519 public key (default: audit-signing.pub beside the trail)",
+        help="verify this one archive file on its own (its chain and checkpoint signatures; the public key: "
+        "--public-key, or audit-signing.pub beside FILE or its folder); with --state-dir, also against the live "
+        "store's listing",
     )
-    verify.add_argument(
-        "--hmac-key",
-        type=Path,
-        metavar="FILE",
-        help="check per-record HMACs with this key (default: audit-hmac.key beside the trail, when present)",
-    )
+    _add_archive_dir(verify)
+    _add_keys(verify, "the trail")
     verify.add_argument(
         "--require-signed",
         action="store_true",
@@ -58,7 +68,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     verify.set_defaults(handler=_verify)
 
-    query = audit_sub.add_parser("query", help="print matching records, one line each, in chain order")
+    query = audit_sub.add_parser(
+        "query", help="print matching records of the live store, one line each, in chain order", description=_ARCHIVED
+    )
     _add_state_dir(query)
     query.add_argument("--ap", metavar="AP_ID", help="records of this AP")
     query.add_argument("--radio", metavar="RADIO_ID", help="records of this radio (e.g. ap-3/5g)")
@@ -69,20 +81,79 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     query.add_argument("--limit", type=int, metavar="N", help="at most N records")
     query.set_defaults(handler=_query)
 
-    export = audit_sub.add_parser("export", help="write every record as JSONL or CSV, for compliance")
+    export = audit_sub.add_parser(
+        "export", help="write every record of the live store as JSONL or CSV, for compliance", description=_ARCHIVED
+    )
     _add_state_dir(export)
     export.add_argument("--format", required=True, choices=("jsonl", "csv"), help="JSON lines or CSV")
     export.add_argument("--output", type=Path, metavar="FILE", help="write to FILE (default: stdout)")
     export.set_defaults(handler=_export)
 
+    archive = audit_sub.add_parser(
+        "archive",
+        help="move the oldest signed records to an archive file that verifies on its own",
+        description="Moves every record up to the newest signed checkpoint whose records are all older than DAYS "
+        "to JSON lines files in the archive directory (at most 100,000 records a file, unless one signed span is "
+        "longer), each verified and fsynced before its records are deleted from the live store. Safe while the "
+        "controller runs.",
+    )
+    _add_state_dir(archive)
+    archive.add_argument(
+        "--older-than", type=float, required=True, metavar="DAYS", help="archive records older than DAYS days"
+    )
+    _add_archive_dir(archive)
+    _add_keys(archive, "the trail")
+    archive.set_defaults(handler=_archive)
 
-def _add_state_dir(parser: argparse.ArgumentParser) -> None:
+    prune = audit_sub.add_parser(
+        "prune",
+        help="delete archive files past retention, whole and oldest first",
+        description="Deletes the oldest archive files whose newest record is older than the retention; the live "
+        "store keeps their listing, so verification starts where the kept chain begins.",
+    )
+    _add_state_dir(prune)
+    prune.add_argument(
+        "--retention-days",
+        type=int,
+        default=RETENTION_DAYS,
+        metavar="N",
+        help="keep records N days (default: %(default)s, 7 years)",
+    )
+    _add_archive_dir(prune)
+    prune.set_defaults(handler=_prune)
+
+
+def _add_state_dir(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
     parser.add_argument(
         "--state-dir",
         type=Path,
-        required=True,
+        required=required,
         metavar="DIR",
         help="the controller's state dir (trail: DIR/audit.db) or a demo's (DIR/controller/audit.db)",
+    )
+
+
+def _add_archive_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--archive-dir",
+        type=Path,
+        metavar="DIR",
+        help="where the archive files are (default: archive/ beside audit.db)",
+    )
+
+
+def _add_keys(parser: argparse.ArgumentParser, beside: str) -> None:
+    parser.add_argument(
+        "--public-key",
+        type=Path,
+        metavar="FILE",
+        help=f"the Ed25519 public key (default: audit-signing.pub beside {beside})",
+    )
+    parser.add_argument(
+        "--hmac-key",
+        type=Path,
+        metavar="FILE",
+        help=f"check per-record HMACs with this key (default: audit-hmac.key beside {beside}, when present)",
     )
 
 
@@ -96,27 +167,44 @@ def controller_dir(state_dir: Path) -> Path:
     raise UsageError(f"no audit trail in {state_dir}: {state_dir / CONTROLLER_SUBDIR / AUDIT_DB_FILE} does not exist")
 
 
-def _verify(ns: argparse.Namespace) -> int:
+def _keys(ns: argparse.Namespace, where: Path) -> tuple[Ed25519PublicKey, bytes | None, Path | None]:
+    """The public key, the HMAC key (when given or beside the trail) and its file."""
     from controller.audit_keys import HMAC_KEY_FILE, PUBLIC_KEY_FILE, load_hmac_key, load_public_key
-    from controller.audit_trail import AUDIT_DB_FILE, AuditTrailReader, verify_workers
 
-    where = controller_dir(ns.state_dir)
-    path = where / AUDIT_DB_FILE
     public_key = load_public_key(ns.public_key or where / PUBLIC_KEY_FILE)
     hmac_path: Path | None = ns.hmac_key or (where / HMAC_KEY_FILE if (where / HMAC_KEY_FILE).is_file() else None)
-    hmac_key = load_hmac_key(hmac_path) if hmac_path is not None else None
+    return public_key, load_hmac_key(hmac_path) if hmac_path is not None else None, hmac_path
+
+
+def _verify(ns: argparse.Namespace) -> int:
+    from controller.audit_archive import default_archive_dir, verify_archived_trail
+    from controller.audit_trail import AUDIT_DB_FILE, AuditTrailReader, verify_workers
+    from controller.audit_verify import merge_reports
+
+    if ns.archive is not None:
+        return _verify_archive_file(ns)
+    if ns.state_dir is None:
+        raise UsageError("give --state-dir DIR (the trail and its archives) or --archive FILE (one archive file)")
+    where = controller_dir(ns.state_dir)
+    path = where / AUDIT_DB_FILE
+    public_key, hmac_key, hmac_path = _keys(ns, where)
+    archive_dir: Path = ns.archive_dir or default_archive_dir(path)
     with AuditTrailReader.open(path) as reader:
-        report = reader.verify(public_key, hmac_key=hmac_key, workers=verify_workers())
-    if report.first_bad is not None:
-        print(f"audit trail {path}: FAILED at {report.first_bad} ({report.records} records before it verified)")
+        trail = verify_archived_trail(reader, archive_dir, public_key, hmac_key=hmac_key, workers=verify_workers())
+    if trail.fault is not None or trail.live is None or trail.live.first_bad is not None:
+        first_bad = trail.fault or (trail.live.first_bad if trail.live is not None else None)
+        verified = trail.archived_records + (trail.live.records if trail.live is not None else 0)
+        print(f"audit trail {path}: FAILED at {first_bad} ({verified} records before it verified)")
         return 1
+    report = merge_reports([*(a.chain for a in trail.archives if a.chain is not None), trail.live])
+    _print_archives(trail, archive_dir)
     first = report.head_seq - report.records + 1
     span = f"seq {first}-{report.head_seq}" if report.records else "empty"
-    print(f"audit trail {path}: {report.records} records verified, chain intact ({span})")
+    print(f"audit trail {path}: {report.records} records verified, chain intact ({span}{_where(trail)})")
     if report.signed_through_seq:
         signed_at = _iso(report.last_signed_at_ms) if report.last_signed_at_ms is not None else "?"
         print(
-            f"signed: records 1-{report.signed_through_seq} by {report.checkpoints} checkpoints "
+            f"signed: records {trail.first_seq}-{report.signed_through_seq} by {report.checkpoints} checkpoints "
             f"(last signed {signed_at}, key {report.key_id})"
         )
     else:
@@ -134,6 +222,149 @@ def _verify(ns: argparse.Namespace) -> int:
             f"audit trail {path}: FAILED: {report.chain_only} records are not covered by a signature (--require-signed)"
         )
         return 1
+    return 0
+
+
+def _print_archives(trail: TrailReport, archive_dir: Path) -> None:
+    if trail.pruned:
+        last = trail.pruned[-1]
+        print(
+            f"pruned: records 1-{last.last_seq} ({_count(len(trail.pruned), 'archive')} past retention, the last "
+            f"pruned on {_iso(last.pruned_at_ms or 0)}); the kept chain starts at seq {last.last_seq + 1}"
+        )
+    for archive in trail.archives:
+        header, chain = archive.header, archive.chain
+        if header is not None and chain is not None:
+            counts = f"{_count(chain.records, 'record')}, {_count(chain.checkpoints, 'checkpoint')}"
+            print(
+                f"archive {archive_dir / archive.file.name}: seq {header.first_seq}-{header.last_seq} verified "
+                f"({counts}, signed through seq {chain.signed_through_seq}, sha256 as listed)"
+            )
+
+
+def _where(trail: TrailReport) -> str:
+    """``; seq 1-20 in 2 archives, seq 21-25 live``: which seqs are where (nothing when never archived)."""
+    if not trail.archives and not trail.pruned:
+        return ""
+    headers = [a.header for a in trail.archives if a.header is not None]
+    archived = (
+        f"seq {headers[0].first_seq}-{headers[-1].last_seq} in {_count(len(headers), 'archive')}" if headers else ""
+    )
+    live = trail.live
+    in_live = f"seq {live.head_seq - live.records + 1}-{live.head_seq} live" if live and live.records else "none live"
+    return "; " + ", ".join(part for part in (archived, in_live) if part)
+
+
+def _verify_archive_file(ns: argparse.Namespace) -> int:
+    from controller.audit_archive import verify_archive_file
+    from controller.audit_chain import GENESIS
+    from controller.audit_keys import PUBLIC_KEY_FILE
+    from controller.audit_trail import AUDIT_DB_FILE, AuditTrailReader
+
+    path: Path = ns.archive
+    if not path.is_file():
+        raise UsageError(f"{path}: no such archive file")
+    listed = None
+    if ns.state_dir is not None:
+        where = controller_dir(ns.state_dir)
+        with AuditTrailReader.open(where / AUDIT_DB_FILE) as reader:
+            listed = next((s for s in reader.archived_segments() if s.file_name == path.name), None)
+        if listed is None:
+            raise UsageError(f"{where / AUDIT_DB_FILE} lists no archive named {path.name}")
+    else:
+        # an auditor's copy: the key beside the file, or beside the archive/ folder (where audit.db is)
+        where = next((d for d in (path.parent, path.parent.parent) if (d / PUBLIC_KEY_FILE).is_file()), path.parent)
+    public_key, hmac_key, hmac_path = _keys(ns, where)
+    result = verify_archive_file(path, public_key, hmac_key=hmac_key, listed=listed)
+    header, chain = result.header, result.chain
+    if result.fault is not None or header is None or chain is None:
+        print(f"archive {path}: FAILED{_in_file(result.fault)}")
+        return 1
+    signed_at = _iso(chain.last_signed_at_ms) if chain.last_signed_at_ms is not None else "?"
+    print(
+        f"archive {path}: {chain.records} records verified, chain intact (seq {header.first_seq}-{header.last_seq}), "
+        f"signed through seq {chain.signed_through_seq} by {_count(chain.checkpoints, 'checkpoint')} (last signed "
+        f"{signed_at}, "
+        f"key {chain.key_id})"
+    )
+    start = "GENESIS (it starts the trail)" if header.prev_hash == GENESIS else header.prev_hash.hex()
+    print(f"starts from prev_hash {start}; ends at record_hash {header.last_record_hash.hex()}")
+    print(f"sha256 {result.sha256}" + (f" (as {ns.state_dir} lists it)" if listed is not None else ""))
+    print(_hmac_line(chain.hmac_checked, chain.hmac_unchecked, hmac_path))
+    return 0
+
+
+def _in_file(fault: ArchiveFault | None) -> str:
+    if fault is None:
+        return ""
+    return (f" at line {fault.line}" if fault.line is not None else "") + f": {fault.problem.value}: {fault.detail}"
+
+
+def _archive(ns: argparse.Namespace) -> int:
+    from controller.audit_archive import DAY_MS, ArchiveRefused, archive_older_than, default_archive_dir
+    from controller.audit_trail import AUDIT_DB_FILE
+
+    if ns.older_than < 0:
+        raise UsageError(f"--older-than must not be negative, got {ns.older_than}")
+    where = controller_dir(ns.state_dir)
+    path = where / AUDIT_DB_FILE
+    public_key, hmac_key, _ = _keys(ns, where)
+    archive_dir: Path = ns.archive_dir or default_archive_dir(path)
+    now_ms = _now_ms()
+    cutoff_ms = now_ms - round(ns.older_than * DAY_MS)
+    archived = 0
+    while True:  # one file per call, each at most MAX_ARCHIVE_RECORDS: the write lock is held briefly
+        try:
+            segment = archive_older_than(
+                path, archive_dir, public_key, older_than_ms=cutoff_ms, now_ms=now_ms, hmac_key=hmac_key
+            )
+        except ArchiveRefused as exc:
+            print(f"audit trail {path}: archive REFUSED: {exc}")
+            return 1
+        if segment is None:
+            break
+        archived += 1
+        print(
+            f"archived records {segment.first_seq}-{segment.last_seq} ({_count(segment.records, 'record')}, "
+            f"{_count(segment.checkpoints, 'checkpoint')}, from {_iso(segment.oldest_record_ms)} to "
+            f"{_iso(segment.newest_record_ms)}) to {archive_dir / segment.file_name} (sha256 {segment.sha256})"
+        )
+        print(f"removed them from {path}: the live store now starts at seq {segment.last_seq + 1}")
+    if not archived:
+        print(
+            f"nothing to archive: no signed span of {path} holds only records older than {ns.older_than:g} days "
+            f"(before {_iso(cutoff_ms)})"
+        )
+    return 0
+
+
+def _prune(ns: argparse.Namespace) -> int:
+    from controller.audit_archive import DAY_MS, default_archive_dir, prune_archives
+    from controller.audit_trail import AUDIT_DB_FILE, AuditTrailReader
+
+    if ns.retention_days < 1:
+        raise UsageError(f"--retention-days must be at least 1, got {ns.retention_days}")
+    path = controller_dir(ns.state_dir) / AUDIT_DB_FILE
+    archive_dir: Path = ns.archive_dir or default_archive_dir(path)
+    pruned = prune_archives(path, archive_dir, now_ms=_now_ms(), retention_days=ns.retention_days)
+    for segment in pruned:
+        print(
+            f"pruned {archive_dir / segment.file_name} (records {segment.first_seq}-{segment.last_seq}, newest "
+            f"{_iso(segment.newest_record_ms)}, past the {ns.retention_days}-day retention)"
+        )
+    if pruned:
+        print(f"the kept chain now starts at seq {pruned[-1].last_seq + 1}")
+        return 0
+    with AuditTrailReader.open(path) as reader:
+        kept = [s for s in reader.archived_segments() if not s.pruned]
+    if not kept:
+        print(f"nothing to prune: {path} lists no archive files")
+    else:
+        until = _iso(kept[0].newest_record_ms + ns.retention_days * DAY_MS)
+        print(
+            f"nothing to prune: the oldest archive, {kept[0].file_name}, holds records until "
+            f"{_iso(kept[0].newest_record_ms)}, kept for {ns.retention_days} days (until {until})"
+        )
     return 0
 
 
@@ -207,6 +438,17 @@ def _time_ms(text: str | None, flag: str) -> int | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return round(when.timestamp() * 1000)
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+def _now_ms() -> int:
+    """The wall clock, picked here at the entry point (the archive functions take ``now_ms``)."""
+    from rrm.clock import WallClock
+
+    return int(WallClock().now() * 1000)
 
 
 def _iso(ms: int) -> str:

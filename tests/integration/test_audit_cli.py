@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -214,3 +215,123 @@ def test_bench_audit_prints_its_figures(tmp_path: Path, capsys: pytest.CaptureFi
     assert figures["records"] == 3000 and figures["checkpoints"] == 3 and figures["verified"] is True
     assert figures["targets"] == {"appends_per_s": 20_000, "verify_records_per_s": 100_000}
     assert figures["appends_per_s"] > 0 and figures["verify_records_per_s"] > 0 and figures["db_bytes"] > 0
+
+
+# ----------------------------------------------------------------------------- retention: archive, prune
+
+
+def _days_before_record(i: float) -> str:
+    """--older-than DAYS putting the cut-off at _draft(i)'s time (records are a minute apart)."""
+    return str((time.time() - (EPOCH + i * 60)) / 86_400)
+
+
+def _archives(state: Path) -> list[Path]:
+    return sorted((state / "controller" / "archive").glob("*.jsonl"))
+
+
+def test_archive_then_verify_reads_archives_and_live_store_as_one_chain(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Records 1-7 are old, the newest checkpoint among them is at 5: 1-5 go to a file, verify says where each is."""
+    make_trail(tmp_path)  # 12 records, checkpoints at 5, 10 and 12
+    code, out, _ = run(
+        capsys, "audit", "archive", "--state-dir", str(tmp_path), "--older-than", _days_before_record(7.5)
+    )
+    assert code == 0, out
+    assert out.startswith("archived records 1-5 (5 records, 1 checkpoint, from 2026-01-01T00:01:00.000Z to ")
+    assert "the live store now starts at seq 6" in out
+    assert [p.name for p in _archives(tmp_path)] == ["audit-000000000001-000000000005.jsonl"]
+    code, out, _ = run(capsys, "audit", "verify", "--state-dir", str(tmp_path))
+    assert code == 0, out
+    assert "audit-000000000001-000000000005.jsonl: seq 1-5 verified (5 records, 1 checkpoint" in out
+    assert "12 records verified, chain intact (seq 1-12; seq 1-5 in 1 archive, seq 6-12 live)" in out
+    assert "signed: records 1-12 by 3 checkpoints" in out and "only the chain: none" in out
+    code, out, _ = run(capsys, "audit", "archive", "--state-dir", str(tmp_path), "--older-than", "0")
+    assert code == 0 and out.startswith("archived records 6-12 (7 records, 2 checkpoints,")
+    code, out, _ = run(capsys, "audit", "archive", "--state-dir", str(tmp_path), "--older-than", "0")
+    assert code == 0 and out.startswith("nothing to archive: no signed span of ")
+    code, out, _ = run(capsys, "audit", "verify", "--state-dir", str(tmp_path))
+    assert code == 0 and "(seq 1-12; seq 1-12 in 2 archives, none live)" in out
+    code, out, _ = run(capsys, "audit", "query", "--state-dir", str(tmp_path))
+    assert (code, out) == (0, "")
+
+
+def test_verify_names_an_edited_or_missing_archive_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One line, exit 1: the file, the line and the record; or the file that is gone."""
+    make_trail(tmp_path)
+    run(capsys, "audit", "archive", "--state-dir", str(tmp_path), "--older-than", _days_before_record(7.5))
+    (archive,) = _archives(tmp_path)
+    archive.write_text(archive.read_text().replace("decision 3", "decision 30"))
+    code, out, _ = run(capsys, "audit", "verify", "--state-dir", str(tmp_path))
+    assert code == 1 and out.count("\n") == 1
+    assert f"FAILED at archive {archive.name} line 5: chain broken: record seq 3 (id " in out and ": edited:" in out
+    assert "(2 records before it verified)" in out
+    archive.unlink()
+    code, out, _ = run(capsys, "audit", "verify", "--state-dir", str(tmp_path))
+    assert code == 1 and f"FAILED at archive {archive.name}: archive file missing: no file {archive}" in out
+
+
+def test_verify_archive_checks_one_file_on_its_own(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An auditor's copy with the public key; a tampered copy fails naming the line."""
+    make_trail(tmp_path)
+    run(capsys, "audit", "archive", "--state-dir", str(tmp_path), "--older-than", "0")
+    (archive,) = _archives(tmp_path)
+    code, out, _ = run(capsys, "audit", "verify", "--archive", str(archive))  # the key beside archive/
+    assert code == 0, out
+    assert f"archive {archive}: 12 records verified, chain intact (seq 1-12), signed through seq 12 by 3" in out
+    assert "starts from prev_hash GENESIS" in out
+    code, out, _ = run(capsys, "audit", "verify", "--archive", str(archive), "--state-dir", str(tmp_path))
+    assert code == 0 and f"(as {tmp_path} lists it)" in out
+    auditor = tmp_path / "auditor"
+    auditor.mkdir()
+    copy = auditor / archive.name
+    lines = archive.read_text().splitlines(keepends=True)
+    copy.write_text("".join(lines[:6] + lines[7:]))  # header, 3 checkpoints, records 1, 2: record 3 deleted
+    public = str(tmp_path / "controller" / PUBLIC_KEY_FILE)
+    code, out, _ = run(capsys, "audit", "verify", "--archive", str(copy), "--public-key", public)
+    assert code == 1 and f"archive {copy}: FAILED at line 7: chain broken: record seq 3 (id " in out
+    assert "missing" in out
+
+
+def test_archive_refuses_a_segment_that_does_not_verify(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Exit 1 naming the record; nothing is deleted."""
+    db = make_trail(tmp_path)
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE audit_records SET outcome = 'APPLIED' WHERE seq = 2")
+    conn.close()
+    code, out, _ = run(capsys, "audit", "archive", "--state-dir", str(tmp_path), "--older-than", "0")
+    assert code == 1 and "archive REFUSED: refusing to archive records 1-12: " in out and "record seq 2" in out
+    assert _archives(tmp_path) == []
+
+
+def test_prune_deletes_only_archives_past_retention_and_verify_starts_after_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Within the default 7 years nothing goes; with 1 day the archive goes and the kept chain starts at 6."""
+    make_trail(tmp_path)
+    run(capsys, "audit", "archive", "--state-dir", str(tmp_path), "--older-than", _days_before_record(7.5))
+    code, out, _ = run(capsys, "audit", "prune", "--state-dir", str(tmp_path))
+    assert code == 0 and out.startswith("nothing to prune: the oldest archive, audit-000000000001-000000000005.jsonl")
+    assert "kept for 2555 days" in out
+    code, out, _ = run(capsys, "audit", "prune", "--state-dir", str(tmp_path), "--retention-days", "1")
+    assert code == 0 and "pruned " in out and "(records 1-5, newest 2026-01-01T00:05:00.000Z" in out
+    assert "the kept chain now starts at seq 6" in out and _archives(tmp_path) == []
+    code, out, _ = run(capsys, "audit", "verify", "--state-dir", str(tmp_path))
+    assert code == 0, out
+    assert "pruned: records 1-5 (1 archive past retention" in out
+    assert "7 records verified, chain intact (seq 6-12; none live)" not in out
+    assert "7 records verified, chain intact (seq 6-12; seq 6-12 live)" in out
+    assert "signed: records 6-12 by 2 checkpoints" in out
+
+
+def test_verify_needs_a_state_dir_or_an_archive_and_query_help_points_to_the_archives(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bad input is exit 2; --help of query and export says where archived records are."""
+    code, _, err = run(capsys, "audit", "verify")
+    assert code == 2 and "give --state-dir DIR" in err
+    for command in ("query", "export"):
+        with pytest.raises(SystemExit):
+            main(["audit", command, "--help"])
+        assert "archive files" in capsys.readouterr().out
