@@ -34,7 +34,7 @@ from controller.operator_requests import OperatorRequests
 from controller.registry import AgentRegistry, AgentSession
 from controller.server import build_server, mark_not_serving, mark_serving
 from controller.site_policy import SitePolicy
-from controller.site_policy_file import SitePolicyReloader
+from controller.site_policy_reloader import SitePolicyReloader
 from controller.telemetry_window import TelemetryWindows
 from radio_domain.radio import ConfigChange, split_radio_id
 from rrm.clock import Clock

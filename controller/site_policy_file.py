@@ -1,4 +1,4 @@
-"""The site policy file: strict parsing into a SitePolicy, and a reloader that keeps the last good one.
+"""The site policy file: strict parsing into a SitePolicy (re-reading it: site_policy_reloader.py).
 
 A YAML (``.yaml``/``.yml``) or JSON file. Four layers, each overriding only what it names
 (STYLE.md point 9): ``default`` (replaces the built-in defaults for everyone), ``network``, one
@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import fields, replace
 from pathlib import Path
@@ -161,46 +160,6 @@ def parse_site_policy(data: object, source: str) -> SitePolicy:
     if problems.lines:
         raise SitePolicyError(problems.lines)
     return site
-
-
-class SitePolicyReloader:
-    """The last good site policy from one file, re-read when asked (a controller polls ``changed``).
-
-    The first load must succeed (SitePolicyError otherwise); afterwards a broken edit is reported
-    by ``reload`` and the last good policy stays ``current`` until a fixed file is read.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._stamp = self._stat()  # taken before reading, so an edit during the read is seen later
-        self._current = load_site_policy(path)
-
-    @property
-    def current(self) -> SitePolicy:
-        return self._current
-
-    def changed(self) -> bool:
-        """Whether the file differs (inode, mtime or size) from the one last read, good or bad."""
-        return self._stat() != self._stamp
-
-    def reload(self) -> str | None:
-        """Re-read the file: None when it was taken, else the problems (``current`` is unchanged)."""
-        stamp = self._stat()
-        try:
-            policy = load_site_policy(self.path)
-        except SitePolicyError as exc:
-            self._stamp = stamp  # the same broken file is not reported again on every poll
-            return str(exc)
-        self._stamp = stamp
-        self._current = policy
-        return None
-
-    def _stat(self) -> tuple[int, int, int] | None:
-        try:
-            st = os.stat(self.path)
-        except OSError:
-            return None
-        return st.st_ino, st.st_mtime_ns, st.st_size
 
 
 # --- parsing one layer -------------------------------------------------------------------------

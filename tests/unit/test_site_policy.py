@@ -14,7 +14,8 @@ import yaml
 
 from controller import site_policy_file
 from controller.site_policy import DEFAULT_TRIGGERS, DEFAULT_ZONES, ApPolicy, ChangeLimits, Direction, Kpi, SafeZone
-from controller.site_policy_file import SitePolicyError, SitePolicyReloader, load_site_policy, parse_site_policy
+from controller.site_policy_file import SitePolicyError, load_site_policy, parse_site_policy
+from controller.site_policy_reloader import SitePolicyReloader
 from controller.site_policy_wire import zones_update
 from edge_agent.policy_book import PolicyBook
 from rrm.cli.site_policy_commands import EXAMPLE, ap_policy_to_data, policy_sources
