@@ -317,7 +317,7 @@ class EventLoop:
                 radio_id=intent.radio_id,
                 record_type=f"event_{intent.action.value}",
                 reason_code=intent.reason_code,
-                reason=intent.explanation,
+                reason=f"{_trigger(queued)}: {intent.explanation}",
                 outcome=outcome,
                 started=started,
                 actor="agent:event_loop",
@@ -433,3 +433,15 @@ class EventLoop:
             self._fallbacks[radio_id] = fallback
             self.stats.fallback_updates += 1
             log.debug("%s: radar fallback list now %s", radio_id, list(fallback))
+
+
+def _trigger(queued: QueuedEvent) -> str:
+    """What set the action off, for the reason an operator reads: the event and its figures."""
+    figures = [f"confidence {queued.confidence:.2f}"]
+    figures += [f"{k.replace('_', ' ')} {v}" for k, v in sorted(queued.metadata.items()) if k in _SHOWN_FIGURES]
+    if queued.count > 1:
+        figures.append(f"{queued.count} reports")
+    return f"{queued.type.value} ({', '.join(figures)})"
+
+
+_SHOWN_FIGURES = frozenset({"duty_cycle", "cca_busy", "poor_share", "clients_now", "tx_power_dbm", "limit_dbm"})
