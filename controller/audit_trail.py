@@ -174,7 +174,7 @@ class AuditTrail:
         *,
         checkpoint_every: int = 1000,
         checkpoint_interval_s: float = 10.0,
-        commit_every: int = 256,
+        commit_every: int = 1000,  # one commit per checkpoint under load; the owner flushes on its tick
         hmac_key: bytes | None = None,
         clock: Clock,
     ) -> AuditTrail:

@@ -45,7 +45,7 @@ EPOCH_MS = 1_767_225_600_000
 class AuditBenchOptions:
     records: int = 200_000
     aps: int = 500
-    commit_every: int = 256
+    commit_every: int = 1000
     checkpoint_every: int = 1000
     hmac: bool = False
     seed: int = 1

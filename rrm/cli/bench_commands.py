@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     audit.add_argument("--records", type=int, default=200_000, help="records to append (default: %(default)s)")
     audit.add_argument(
-        "--commit-every", type=int, default=256, help="appends per group commit (default: %(default)s, as the trail)"
+        "--commit-every", type=int, default=1000, help="appends per group commit (default: %(default)s, as the trail)"
     )
     audit.add_argument("--hmac", action="store_true", help="also keep the per-record HMAC")
     _add_json(audit)
