@@ -40,6 +40,8 @@ from rrm.wire_codec import PROTOCOL_VERSION, descriptor_to_pb, event_type_to_pb,
 
 log = logging.getLogger(__name__)
 
+PUMP_YIELD_EVERY = 16  # driver events between two chances for the event loop to run
+
 
 @dataclass(frozen=True, slots=True)
 class AgentSettings:
@@ -216,9 +218,13 @@ class AgentRuntime:
                 log.warning("telemetry skipped this interval: %s", exc)
 
     async def _event_pump(self) -> None:
+        pumped = 0
         async for event in self.driver.events():
+            pumped += 1
             if self.handle_event(event):
                 await self.event_loop.process_pending()  # radar does not wait behind the rest of a burst
+            elif pumped % PUMP_YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # a burst of events lets the event loop decide as it goes
         log.error("the %s driver's event stream ended; no more radio events until the agent restarts", self.driver.name)
 
     def handle_event(self, event: DriverEvent) -> bool:

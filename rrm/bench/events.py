@@ -23,10 +23,10 @@ The workload, a stream over the first ``radios`` radios of the scenario (dense_f
 APs, 48 radios), drawn from one seeded generator:
 
 - Bursts of ``burst`` events, ``event_spacing_s`` of virtual time apart (1,024 events over about a
-  second), with ``process_pending`` after every ``batch`` events (64), as a loop that wakes up
-  behind a busy event pump does, and at once after a critical event (radar), as the agent's pump
-  does. A burst is shorter than the queue's coalescing window (5 s), so
-  each (radio, type, channel) key is released at most once per burst and its duplicates coalesce.
+  second), with ``process_pending`` after every ``batch`` events (16) and at once after a critical
+  event (radar), as the agent's event pump does. A burst is shorter than the queue's coalescing
+  window (5 s), so each (radio, type, channel) key is released at most once per burst and its
+  duplicates coalesce.
 - Between bursts a quiet spell of ``quiet_s`` virtual seconds (20 s) with no new events, in which
   the loop wakes up whenever a held-back entry becomes ready (``queue.next_ready_at``, as
   ``EventLoop.run`` does). Cooldowns, coalescing windows and token buckets run their course, so
@@ -68,7 +68,7 @@ from drivers.sim.world import SimWorld
 from edge_agent.event_loop import EventLoop
 from edge_agent.event_policy import EventPolicy
 from edge_agent.radio_knowledge import INTERFERENCE_MEMORY_S
-from edge_agent.runtime import AgentRuntime, AgentSettings
+from edge_agent.runtime import PUMP_YIELD_EVERY, AgentRuntime, AgentSettings
 from radio_domain import regulatory
 from radio_domain.events import EventType
 from radio_domain.identifiers import IdentifierHasher
@@ -94,7 +94,7 @@ class EventsBenchOptions:
     events: int = 100_000
     radios: int | None = None  # the first N radios of the scenario; None = all of them
     scenario: str = SCENARIO
-    batch: int = 64  # events between two process_pending calls
+    batch: int = PUMP_YIELD_EVERY  # events between two process_pending calls, as the agent's event pump
     burst: int = 1_024  # events between two quiet spells
     quiet_s: float = 20.0
     event_spacing_s: float = 0.001
