@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from edge_agent.local_audit import LocalAuditLog
 from radio_domain.radio import RadioConfig
 from rrm.clock import Clock
+from rrm.sqlite_files import transaction
 from rrm.v1 import agent_link_pb2 as pb
 from rrm.wire_codec import config_to_pb, ms
 
@@ -54,13 +55,18 @@ class ActionRecord:
 class ActionLedger:
     def __init__(self, audit: LocalAuditLog, emit: Emit, clock: Clock) -> None:
         self._audit = audit
+        self._conn = audit.connection
         self._emit = emit
         self._clock = clock
         self.actions = 0
         self.rollbacks = 0
 
     def report(self, record: ActionRecord) -> str:
-        """Emit the action report and its audit record; returns the action id."""
+        """Emit the action report and its audit record, committed together; returns the action id."""
+        with transaction(self._conn):
+            return self._report(record)
+
+    def _report(self, record: ActionRecord) -> str:
         outcome = record.outcome
         action_id = uuid.uuid4().hex
         report = pb.ActionReport(

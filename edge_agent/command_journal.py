@@ -38,14 +38,19 @@ class CommandJournal:
             (message_id, status, at_ms),
         )
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        return self._conn
+
     def record_changes(self, radio_id: str, parameters: Iterable[str], at_ms: int) -> None:
+        self._conn.execute("DELETE FROM parameter_changes WHERE at_ms < ?", (at_ms - 24 * HOUR_MS,))
         self._conn.executemany(
             "INSERT INTO parameter_changes (radio_id, parameter, at_ms) VALUES (?, ?, ?)",
             [(radio_id, p, at_ms) for p in parameters],
         )
 
     def changes_last_hour(self, radio_id: str, now_ms: int) -> dict[str, int]:
-        self._conn.execute("DELETE FROM parameter_changes WHERE at_ms < ?", (now_ms - 24 * HOUR_MS,))
+        """Read only (it is on the path of every decision); old rows go when changes are recorded."""
         rows = self._conn.execute(
             "SELECT parameter, COUNT(*) FROM parameter_changes WHERE radio_id = ? AND at_ms > ? GROUP BY parameter",
             (radio_id, now_ms - HOUR_MS),

@@ -40,6 +40,10 @@ class LocalAuditLog:
         row = conn.execute("SELECT record_hash FROM local_audit ORDER BY seq DESC LIMIT 1").fetchone()
         self._head = bytes(row[0]) if row else GENESIS
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        return self._conn
+
     def append(self, record: pb.AuditRecord) -> pb.AuditRecord:
         """Chain and store a record (its id is filled in when empty); returns the stored record."""
         chained = pb.AuditRecord()

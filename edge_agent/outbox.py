@@ -117,7 +117,9 @@ class Outbox:
                 f"outbox holds {self._counts[True]} undelivered durable records (max {self.max_durable}); "
                 f"refused {kind.value} {message.message_id}"
             )
-        self._conn.execute("BEGIN IMMEDIATE")
+        # A savepoint: its own transaction, or part of the caller's (an action's report and audit
+        # record commit together, sqlite_files.transaction).
+        self._conn.execute("SAVEPOINT outbox_put")
         try:
             cur = self._conn.execute(
                 "INSERT OR IGNORE INTO outbox (message_id, kind, durable, payload) VALUES (?, ?, ?, ?)",
@@ -126,9 +128,10 @@ class Outbox:
             self._counts[durable] += cur.rowcount
             if not durable and self._counts[False] > self.max_telemetry:
                 self._drop_oldest_telemetry(self._counts[False] - self.max_telemetry)
-            self._conn.execute("COMMIT")
+            self._conn.execute("RELEASE outbox_put")
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            self._conn.execute("ROLLBACK TO outbox_put")
+            self._conn.execute("RELEASE outbox_put")
             self._counts = {True: self._count(durable=True), False: self._count(durable=False)}
             raise
 

@@ -24,6 +24,7 @@ from edge_agent.rollback_tokens import RollbackTokenStore
 from radio_domain.radio import ConfigChange, RadioConfig
 from radio_domain.regulatory import Region
 from rrm.clock import Clock
+from rrm.sqlite_files import transaction
 from rrm.v1 import agent_link_pb2 as pb
 from rrm.wire_codec import config_from_pb, config_to_pb, ms
 
@@ -112,10 +113,9 @@ class RadioActions:
             loop=loop,
             change_id=change_id,
         )
-        outcome = await self._drive(radio_id, current, change, pb.APPLIED)
+        outcome = await self._drive(radio_id, current, change, pb.APPLIED, token)
         if outcome.status != pb.APPLIED:
             return outcome
-        self.tokens.save(token)
         return ActionOutcome(outcome.status, outcome.before, outcome.after, token=token)
 
     async def restore(self, radio_id: str, token_id: str) -> ActionOutcome:
@@ -133,7 +133,12 @@ class RadioActions:
         return ActionOutcome(outcome.status, outcome.before, outcome.after, outcome.error, token)
 
     async def _drive(
-        self, radio_id: str, current: RadioConfig, change: ConfigChange, success: pb.ActionStatus.ValueType
+        self,
+        radio_id: str,
+        current: RadioConfig,
+        change: ConfigChange,
+        success: pb.ActionStatus.ValueType,
+        token: pb.RollbackToken | None = None,
     ) -> ActionOutcome:
         self.last_apply_perf = time.perf_counter()
         try:
@@ -143,7 +148,10 @@ class RadioActions:
         except DriverError as exc:
             return ActionOutcome(pb.FAILED, current, current, str(exc))
         self.configs[radio_id] = result.after
-        self._journal.record_changes(radio_id, changed_parameters(result.before, change), ms(self._clock.now()))
+        with transaction(self._journal.connection):  # the journal entry and the token commit together
+            self._journal.record_changes(radio_id, changed_parameters(result.before, change), ms(self._clock.now()))
+            if token is not None:
+                self.tokens.save(token)
         return ActionOutcome(success, result.before, result.after)
 
     def autonomous_move_token(self, radio_id: str, before: RadioConfig, at: float) -> pb.RollbackToken:

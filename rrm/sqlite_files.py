@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -26,3 +28,18 @@ def open_database(path: Path, *, check_same_thread: bool = True) -> sqlite3.Conn
     except (OSError, sqlite3.Error) as exc:
         raise StateFileError(f"{path}: cannot open the database: {exc}") from None
     return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Several writes committed as one (one commit instead of one each); joins a transaction under way."""
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
