@@ -202,7 +202,9 @@ def _radar(event: QueuedEvent, context: RadioContext, policy: EventPolicy) -> In
         return _channel_change(event, context, policy, "DFS_RADAR", avoid=group, radar=True)
     ranking = rank(context, policy)
     landing = ranking.find(config.channel, config.width_mhz)
-    best = ranking.choose(config.channel, context.blocked, group, immediate=True)
+    if landing is not None and ranking.interfered(landing, context.interfered):
+        landing = None  # interference seen since the ranking: the landing is unusable
+    best = ranking.choose(config.channel, context.blocked, group, immediate=True, interference=context.interfered)
     if isinstance(best, NoChannel):
         return _nothing(event, context, f"the AP left the radar channels for {config.channel}; {best.reason}")
     if landing is not None and best.score + policy.radar_follow_up_margin >= landing.score:
@@ -241,11 +243,15 @@ def _channel_change(
     not worth a channel switch.
     """
     ranking = rank(context, policy)
-    choice = ranking.choose(context.config.channel, context.blocked, avoid, immediate=True)
+    choice = ranking.choose(
+        context.config.channel, context.blocked, avoid, immediate=True, interference=context.interfered
+    )
     if isinstance(choice, NoChannel):
         return Intent(IntentKind.ALARM, context.info.radio_id, ActionKind.CHANNEL_CHANGE, code, choice.reason)
     config = context.config
     staying = ranking.find(config.channel, config.width_mhz)
+    if staying is not None and ranking.interfered(staying, context.interfered):
+        staying = None  # the interference that raised the event rules the current channel out
     if not radar and staying is not None and choice.score + policy.move_hysteresis >= staying.score:
         return _nothing(
             event,

@@ -77,6 +77,7 @@ class Candidate:
     duty: float
     dfs: bool
     heard_mw: float  # total neighbour power on the channel: breaks ties towards the quieter one
+    span: tuple[float, float] = (0.0, 0.0)  # the spectrum it occupies, MHz
 
     def describe(self) -> str:
         parts = [f"service {self.service:.2f}", f"contention {self.contention:.2f}"]
@@ -208,7 +209,7 @@ def _score(
             risk += weights.weather
     score = round(1.0 - service + risk, 6)
     return Candidate(
-        slot.channel, slot.width_mhz, slot.group, score, service, cac_s, contention, duty, slot.dfs, heard_mw
+        slot.channel, slot.width_mhz, slot.group, score, service, cac_s, contention, duty, slot.dfs, heard_mw, slot.span
     )
 
 
@@ -228,12 +229,14 @@ class Ranking:
 
     Scoring needs the whole neighbourhood and takes a few hundred microseconds; choosing from a
     ranking only filters it, so the event loop ranks each radio when its readings change and an
-    emergency move costs microseconds. Radar adds blocked channels, which only removes candidates.
+    emergency move costs microseconds. Radar adds blocked channels and interference excluded
+    channels, which only remove candidates: both are filtered at choice time.
     """
 
     candidates: tuple[Candidate, ...]
     band: Band
     region: Region
+    interfered_duty: float = SelectionWeights().interfered_duty
 
     @staticmethod
     def of(inputs: SelectionInputs, weights: SelectionWeights) -> Ranking:
@@ -247,31 +250,53 @@ class Ranking:
             if slot.width_mhz in widths and (candidate := _score(inputs, slot, around, weights, False)) is not None
         ]
         found.sort(key=lambda c: (c.score, c.heard_mw, c.channel, -c.width_mhz))
-        return Ranking(tuple(found), inputs.band, inputs.region)
+        return Ranking(tuple(found), inputs.band, inputs.region, weights.interfered_duty)
+
+    def interfered(self, candidate: Candidate, interference: Mapping[int, float]) -> bool:
+        """Whether non-Wi-Fi energy seen since the ranking was made excludes the candidate now."""
+        for channel, duty in interference.items():
+            seen = _span(self.band, channel, 20, self.region)
+            if duty * _overlap(candidate.span, seen) >= self.interfered_duty:
+                return True
+        return False
 
     def find(self, channel: int, width_mhz: int) -> Candidate | None:
         """The candidate for (channel, width), if it was admissible when ranked."""
         return next((c for c in self.candidates if c.channel == channel and c.width_mhz == width_mhz), None)
 
     def usable(
-        self, current_channel: int, blocked: Collection[int] = (), avoid: Collection[int] = (), *, immediate: bool
+        self,
+        current_channel: int,
+        blocked: Collection[int] = (),
+        avoid: Collection[int] = (),
+        *,
+        immediate: bool,
+        interference: Mapping[int, float] | None = None,
     ) -> list[Candidate]:
-        """The candidates left once the current channel and blocked ones are out; with ``immediate``
-        those that need a CAC come last, whatever their score."""
+        """The candidates left once the current channel, blocked and interfered ones are out; with
+        ``immediate`` those that need a CAC come last, whatever their score."""
         left = [
             c
             for c in self.candidates
-            if current_channel not in c.group and not any(ch in blocked or ch in avoid for ch in c.group)
+            if current_channel not in c.group
+            and not any(ch in blocked or ch in avoid for ch in c.group)
+            and not (interference and self.interfered(c, interference))
         ]
         if immediate:
             left.sort(key=lambda c: c.cac_s > 0)  # stable: keeps the score order within each part
         return left
 
     def choose(
-        self, current_channel: int, blocked: Collection[int] = (), avoid: Collection[int] = (), *, immediate: bool
+        self,
+        current_channel: int,
+        blocked: Collection[int] = (),
+        avoid: Collection[int] = (),
+        *,
+        immediate: bool,
+        interference: Mapping[int, float] | None = None,
     ) -> ChannelChoice | NoChannel:
         """The best channel to move to now, or why there is none."""
-        ranked = self.usable(current_channel, blocked, avoid, immediate=immediate)
+        ranked = self.usable(current_channel, blocked, avoid, immediate=immediate, interference=interference)
         if not ranked:
             return NoChannel(
                 f"no legal {self.band.value} channel in {self.region.value} is left for this radio: "

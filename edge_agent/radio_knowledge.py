@@ -1,13 +1,12 @@
 """What the agent knows about each of its radios, kept current from driver events and readings.
 
 The event loop asks it for a RadioContext (the decision matrix's whole input) and keeps one
-emergency-channel Ranking per radio ready ahead of time. A ranking is recomputed only when what it
+emergency-channel Ranking per radio ready ahead of time. A ranking is recomputed when what it
 depends on changes: a new reading (neighbours, clients), a new channel or width, a CAC that
-completes, radar (after the radar decision, which filters the ready ranking: the fallback list must
-leave the new non-occupancy out) or interference whose duty crosses the selector's exclusion level
-or moves by more than ``DUTY_CHANGE``. Everything else, and radar itself at decision time, only
-filters a ready ranking, so an emergency move costs microseconds (STYLE.md point 1: this is data;
-the event loop does the I/O).
+completes. Radar and interference whose duty crosses the selector's exclusion level (or moves by
+more than ``DUTY_CHANGE``) only take candidates away: the decision they trigger filters the ready
+ranking, which is redone right after it (the fallback list must leave new non-occupancy out). So an
+emergency move costs microseconds (STYLE.md point 1: this is data; the event loop does the I/O).
 
 A radio seen on air on a DFS channel has passed its CAC: its channels are recorded as cleared.
 """
@@ -91,7 +90,8 @@ class RadioKnowledge:
         seen[channel] = (duty, at)
         excluded = self._policy.selection.interfered_duty
         if (before >= excluded) != (duty >= excluded) or abs(before - duty) > DUTY_CHANGE:
-            self.invalidate(radio_id)
+            # Decisions filter the ready ranking by the interference (fast); it is redone right after.
+            self._refresh_after.add(radio_id)
 
     def note_config(self, radio_id: str, config: RadioConfig) -> None:
         previous = self._actions.configs.get(radio_id)

@@ -150,3 +150,14 @@ def test_a_burst_on_another_channel_does_not_move_the_radio() -> None:
     """Interference reported on a channel the radio does not occupy is only noted."""
     intent = decide(_event(EventType.NON_WIFI_BURST, 0.95, channel=149, duty_cycle="0.9"), _context(36), POLICY)
     assert intent.kind is IntentKind.NONE and "not on the radio's channels" in intent.explanation
+
+
+def test_a_ranking_made_before_the_interference_still_moves_the_radio_off_it() -> None:
+    """The ready ranking knew nothing of the burst; the decision filters it and does not stay."""
+    from edge_agent.decisions import rank
+
+    ranking = rank(_context(), POLICY)  # no interference known yet
+    context = _context(interfered={36: 0.8}, ranking=ranking)
+    intent = decide(_event(EventType.NON_WIFI_BURST, 0.9, duty_cycle="0.8"), context, POLICY)
+    assert intent.kind is IntentKind.CHANGE and intent.change is not None
+    assert intent.change.channel not in (36, 40, 44, 48)

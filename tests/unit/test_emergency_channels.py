@@ -162,3 +162,13 @@ def test_the_fallback_list_keeps_the_width_the_ap_will_land_at() -> None:
     caps = _caps(Region.FCC, Band.G5, channels=(100, 104, 108, 112, 132, 136, 140, 144))
     inputs = _inputs(100, 80, capabilities=caps, cleared=frozenset({100, 104, 108, 112, 132, 136}))
     assert Ranking.of(inputs, W).radar_fallback((100, 104, 108, 112), 80) == (132,)
+
+
+def test_interference_seen_after_ranking_is_filtered_at_choice_time() -> None:
+    """A ready ranking, then a camera on 2.4 GHz channel 11: channels 9-11 drop out without re-ranking."""
+    inputs = _inputs(1, 20, band=Band.G2, neighbors=(NeighborObservation("n", False, 6, 20, -50.0),))
+    ranking = Ranking.of(inputs, W)
+    assert ranking.choose(1, immediate=True).channel == 11  # type: ignore[union-attr]
+    later = ranking.choose(1, immediate=True, interference={11: 0.9})
+    assert isinstance(later, ChannelChoice) and later.channel not in (9, 10, 11)
+    assert later == select_emergency_channel(replace(inputs, interfered={11: 0.9}), W)
