@@ -99,6 +99,7 @@ class ControllerApp:
         self.failed = asyncio.Event()
         self.audit: AuditTrail | None = None
         self.pipeline: ChangePipeline | None = None
+        self._view: NetworkView | None = None
         self._site_reloader = SitePolicyReloader(settings.site_policy) if settings.site_policy else None
         self._ticker: asyncio.Task[None] | None = None
 
@@ -139,10 +140,11 @@ class ControllerApp:
         """The signed audit trail and the one path for changes (change_pipeline.py)."""
         state = self.settings.state_dir
         self.audit = AuditTrail.open(state / AUDIT_DB_FILE, load_or_create_signing_key(state), clock=self.clock)
+        self._view = NetworkView(open_ingest_database(state / "ingest.db"), self.registry)
         reloader = self._site_reloader
         self.pipeline = ChangePipeline(
             sender=self,
-            view=NetworkView(open_ingest_database(state / "ingest.db"), self.registry),
+            view=self._view,
             site=self.site_policy,
             ledger=ChangeLedger(self._db),
             approvals=ApprovalQueue(self._db),
@@ -251,6 +253,9 @@ class ControllerApp:
         if self.audit is not None:
             self.audit.close()  # signs a final checkpoint
             self.audit = None
+        if self._view is not None:
+            self._view.close()
+            self._view = None
         self._db.close()
 
     async def wait_closed(self) -> None:

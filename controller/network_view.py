@@ -30,6 +30,9 @@ class NetworkView:
         self._registry = registry
         self.neighbour_rssi_dbm = neighbour_rssi_dbm
 
+    def close(self) -> None:
+        self._ingest.close()
+
     def snapshot(self, now: float) -> NetworkSnapshot:
         hellos = self._registry.known_agents()
         region = _region(hellos.values())
