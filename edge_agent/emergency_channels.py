@@ -187,11 +187,7 @@ class _Surroundings:
         return max((duty * _overlap(span, other) for other, duty in self.interferers), default=0.0)
 
 
-def _score(
-    inputs: SelectionInputs, slot: _Slot, around: _Surroundings, weights: SelectionWeights, leaving: bool
-) -> Candidate | None:
-    if leaving and inputs.current.channel in slot.group:
-        return None
+def _score(inputs: SelectionInputs, slot: _Slot, around: _Surroundings, weights: SelectionWeights) -> Candidate | None:
     if any(c in inputs.blocked or c in inputs.avoid or c not in inputs.capabilities.channels for c in slot.group):
         return None
     duty = around.duty(slot.span) if around.interferers else 0.0
@@ -211,16 +207,6 @@ def _score(
     return Candidate(
         slot.channel, slot.width_mhz, slot.group, score, service, cac_s, contention, duty, slot.dfs, heard_mw, slot.span
     )
-
-
-def score_channel(
-    inputs: SelectionInputs, channel: int, width: int, weights: SelectionWeights, *, leaving: bool = True
-) -> Candidate | None:
-    """One (channel, width) scored, or None when it is excluded; ``leaving=False`` scores the current one too."""
-    for slot in _slots(inputs.region, inputs.band, weights):
-        if slot.channel == channel and slot.width_mhz == width:
-            return _score(inputs, slot, _Surroundings.of(inputs), weights, leaving)
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +233,7 @@ class Ranking:
         found = [
             candidate
             for slot in _slots(inputs.region, inputs.band, weights)
-            if slot.width_mhz in widths and (candidate := _score(inputs, slot, around, weights, False)) is not None
+            if slot.width_mhz in widths and (candidate := _score(inputs, slot, around, weights)) is not None
         ]
         found.sort(key=lambda c: (c.score, c.heard_mw, c.channel, -c.width_mhz))
         return Ranking(tuple(found), inputs.band, inputs.region, weights.interfered_duty)
