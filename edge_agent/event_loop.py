@@ -37,10 +37,12 @@ from edge_agent.steering_backoff import SteeringBackoff
 from radio_domain.events import DEFAULT_SEVERITY, EventType, Severity
 from rrm.clock import Clock
 from rrm.v1 import agent_link_pb2 as pb
+from rrm.wire_codec import ms
 
 log = logging.getLogger(__name__)
 
 DRAIN_BATCH = 64
+HOUSEKEEPING_S = 3600.0
 LATENCY_SAMPLES = 10_000
 
 
@@ -88,6 +90,7 @@ class EventLoop:
         self._fallbacks: dict[str, tuple[int, ...]] = {}
         self._alarmed: dict[str, float] = {}
         self._awaiting_ap: dict[str, QueuedEvent] = {}  # radar the AP is handling itself (its CSA)
+        self._housekept = clock.now()
         self._work = asyncio.Event()
         self._pending_rollbacks: list[tuple[str, str]] = []
 
@@ -119,6 +122,10 @@ class EventLoop:
             self._judge_watched(state, now)
         for found in detect_load_imbalance(mine, self.policy.detection):
             self._detected(found)
+        if now - self._housekept >= HOUSEKEEPING_S:
+            self._housekept = now
+            self.backoff.forget_older_than(now)  # bounded memory of clients that ignored steering
+            self._actions.tokens.prune(ms(now))  # rollback tokens past their week
         self._work.set()
 
     def _detected(self, found: DetectedEvent) -> None:

@@ -383,3 +383,14 @@ async def test_the_agent_leaves_the_radar_move_to_the_ap_when_the_ap_makes_it(ri
     await loop.process_pending()
     assert not _group(rig, "ap-2/5g") & {52, 56}
     assert [r.origin for r in rig.reports()] == [pb.AP_AUTONOMOUS]
+
+
+async def test_rollback_tokens_past_their_week_are_forgotten(rig: Rig) -> None:
+    """The agent's memory stays bounded: an hourly pass drops tokens past their expiry."""
+    await rig.inject(_burst(rig, "ap-1/2g"))
+    [report] = [r for r in rig.reports() if r.origin == pb.LOCAL_EVENT_LOOP]
+    token_id = report.rollback_token.token_id
+    assert rig.agent.actions.tokens.get(token_id) is not None
+    rig.clock.advance(8 * 24 * 3600)
+    await rig.observe(rig.world.radio_state("ap-1/2g"))
+    assert rig.agent.actions.tokens.get(token_id) is None
