@@ -18,6 +18,23 @@ from radio_domain.events import EventType
 from radio_domain.radio import Band, ConfigChange, RadioConfig
 
 
+class Reading(StrEnum):
+    """A kind of telemetry a driver can measure. What it cannot measure it leaves at a neutral value
+    in RadioState; consumers check ``RadioCapabilities.reads`` before trusting a field."""
+
+    CONFIG = "config"  # channel, width, tx power (every driver)
+    UTILISATION = "utilisation"  # channel_utilization, cca_busy, tx_airtime
+    NOISE = "noise"  # noise_floor_dbm
+    NON_WIFI = "non_wifi"  # non_wifi_duty
+    ERRORS = "errors"  # retry_rate, packet_error_rate
+    CLIENTS = "clients"  # per-client observations
+    NEIGHBOURS = "neighbours"  # BSSs heard on air
+    OBSS_PD = "obss_pd"  # the OBSS-PD threshold in effect
+
+
+ALL_READINGS: frozenset[Reading] = frozenset(Reading)
+
+
 @dataclass(frozen=True, slots=True)
 class RadioCapabilities:
     channels: tuple[int, ...]
@@ -34,6 +51,8 @@ class RadioCapabilities:
     # The radio's own radar fallback list can be set (hostapd ``chanlist``): on radar the AP moves
     # there by itself, in one CSA, before any agent could act (ARCHITECTURE.md "The radar path").
     can_set_fallback_channels: bool = False
+    # What the driver measures for this radio (the simulator measures everything).
+    reads: frozenset[Reading] = ALL_READINGS
 
 
 @dataclass(frozen=True, slots=True)
