@@ -22,7 +22,8 @@ class Reading(StrEnum):
     """A kind of telemetry a driver can measure. What it cannot measure it leaves at a neutral value
     in RadioState; consumers check ``RadioCapabilities.reads`` before trusting a field."""
 
-    CONFIG = "config"  # channel, width, tx power (every driver)
+    CONFIG = "config"  # channel and width (every driver)
+    TX_POWER = "tx_power"  # the transmit power in effect (hostapd alone cannot tell it)
     UTILISATION = "utilisation"  # channel_utilization, cca_busy, tx_airtime
     NOISE = "noise"  # noise_floor_dbm
     NON_WIFI = "non_wifi"  # non_wifi_duty

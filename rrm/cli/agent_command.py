@@ -1,9 +1,10 @@
 """`rrm agent`: run one edge agent until SIGINT or SIGTERM.
 
-Drivers today: ``sim-ap`` talks to simulated APs served by ``rrm sim-ap`` over a control socket
-(the agent process stays small, as it would next to a real AP); ``sim`` runs the scenario's
-building inside the agent process. Drivers for hostapd/nl80211, NETCONF and SNMP access points
-plug in behind the same driver Protocol.
+Real APs are named by URL (``--ap-url``, repeatable: hostapd, NETCONF and SNMP; see
+drivers/by_url.py); the agent opens one driver per URL and serves them together, so one AP that
+stops answering does not stop the others. Simulated APs: ``--driver sim-ap`` talks to APs served by
+``rrm sim-ap`` over a control socket (the agent process stays small, as it would next to a real
+AP); ``--driver sim`` runs the scenario's building inside the agent process.
 """
 
 from __future__ import annotations
@@ -35,11 +36,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--driver", choices=["sim-ap", "sim"], default="sim-ap", help="southbound driver (default: %(default)s)"
     )
+    p.add_argument(
+        "--ap-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a real AP by driver URL (repeat): hostapd:///var/run/hostapd/wlan0, netconf://USER@HOST:PORT, "
+        "snmp://COMMUNITY@HOST:PORT, snmpv3://USER@HOST:PORT (see `rrm probe --help`); replaces --driver",
+    )
     p.add_argument("--ap-socket", type=Path, help="sim-ap driver: the control socket of `rrm sim-ap`")
     p.add_argument("--scenario", default=DEFAULT_SCENARIO, help="sim driver: scenario file or shipped name")
     p.add_argument("--ap", action="append", default=[], metavar="AP_ID", help="an AP this agent manages (repeat)")
     p.add_argument("--telemetry-interval", type=float, default=10.0, metavar="S", help="seconds between samples")
     p.add_argument("--identifier-key", type=Path, metavar="FILE", help="key for hashing client ids (shared per site)")
+    p.add_argument(
+        "--hash-ap-ids",
+        action="store_true",
+        help="AP ids leave the driver as keyed hashes, anon-ap-<hash> keyed by --identifier-key (`rrm privacy ap-id`)",
+    )
     p.add_argument("--opt-out", action="append", default=[], metavar="MAC", help="a client never reported (repeat)")
     p.add_argument(
         "--event-policy",
@@ -52,14 +66,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _run(ns: argparse.Namespace) -> int:
-    if not ns.ap:
-        raise UsageError("give at least one --ap AP_ID for the agent to manage")
+    if ns.ap_url:
+        _check_url_options(ns)
+    elif not ns.ap:
+        raise UsageError("give at least one --ap AP_ID (simulated APs) or --ap-url URL (real APs) to manage")
     if ns.telemetry_interval <= 0:
         raise UsageError(f"--telemetry-interval must be positive, not {ns.telemetry_interval:g}")
-    if ns.driver == "sim-ap" and ns.ap_socket is None:
+    if not ns.ap_url and ns.driver == "sim-ap" and ns.ap_socket is None:
         raise UsageError("--driver sim-ap needs --ap-socket PATH (the socket `rrm sim-ap --socket` serves)")
-    if ns.driver == "sim-ap" and ns.region is None:
+    if not ns.ap_url and ns.driver == "sim-ap" and ns.region is None:
         raise UsageError("--driver sim-ap needs --region FCC|ETSI|JP (the site's regulatory domain)")
+    if ns.id is None and ns.hash_ap_ids:
+        raise UsageError("with --hash-ap-ids, give the agent an --id (the default would be an AP's real name)")
+    if ns.id is None and not ns.ap:
+        raise UsageError("with --ap-url, give the agent an --id (its certificate name in --pki)")
     agent_id = ns.id or ns.ap[0]
     if ns.event_policy is not None:
         from edge_agent.event_policy import load_event_policy
@@ -69,6 +89,20 @@ def _run(ns: argparse.Namespace) -> int:
     state_dir: Path = ns.state_dir or Path(f"rrm-agent-{agent_id}")
     asyncio.run(_serve(ns, agent_id, tls, state_dir))
     return 0
+
+
+def _check_url_options(ns: argparse.Namespace) -> None:
+    from drivers.by_url import url_scheme
+
+    if ns.ap:
+        raise UsageError("--ap names simulated APs; with --ap-url each URL names its AP (?ap=ID)")
+    if ns.region is None:
+        raise UsageError("--ap-url needs --region FCC|ETSI|JP (the site's regulatory domain)")
+    for url in ns.ap_url:
+        try:
+            url_scheme(url)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
 
 
 def _identifier_key(path: Path) -> bytes:
@@ -83,6 +117,9 @@ def _identifier_key(path: Path) -> bytes:
 async def _open_driver(ns: argparse.Namespace) -> tuple[RadioDriver, Region, asyncio.Task[None] | None]:
     """The driver, the regulatory region, and (sim only) the task stepping the in-process world."""
     from radio_domain.regulatory import parse_region
+
+    if ns.ap_url:
+        return await _open_url_drivers(ns.ap_url), parse_region(ns.region), None
 
     if ns.driver == "sim-ap":
         from drivers.sim.remote_driver import SimRemoteDriver
@@ -107,6 +144,26 @@ async def _open_driver(ns: argparse.Namespace) -> tuple[RadioDriver, Region, asy
     return driver, world.region, stepping
 
 
+async def _open_url_drivers(urls: list[str]) -> RadioDriver:
+    """One driver per URL under a fleet driver; an AP that cannot be opened stops the start, named."""
+    from drivers.by_url import open_driver_by_url
+    from drivers.fleet import FleetDriver
+    from rrm.clock import WallClock
+
+    opened: list[RadioDriver] = []
+    try:
+        for url in urls:
+            try:
+                opened.append(await open_driver_by_url(url, clock=WallClock(), env=os.environ))
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+        return FleetDriver(opened)
+    except BaseException:
+        for driver in opened:
+            await driver.close()
+        raise
+
+
 async def _serve(ns: argparse.Namespace, agent_id: str, tls: CertPaths | None, state_dir: Path) -> None:
     from edge_agent.event_policy import EventPolicy
     from edge_agent.link import LinkSettings, tls_channel_credentials
@@ -116,6 +173,12 @@ async def _serve(ns: argparse.Namespace, agent_id: str, tls: CertPaths | None, s
     from rrm.sqlite_files import open_database
 
     driver, region, stepping = await _open_driver(ns)
+    hasher = IdentifierHasher(_identifier_key(ns.identifier_key or state_dir / "identifier.key"))
+    if ns.hash_ap_ids:
+        from drivers.pseudonymous import PseudonymousApDriver
+
+        driver = PseudonymousApDriver(driver, hasher)
+    managed = sorted({info.ap_id for info in driver.radios()})
     runtime = AgentRuntime(
         AgentSettings(
             agent_id=agent_id,
@@ -126,7 +189,7 @@ async def _serve(ns: argparse.Namespace, agent_id: str, tls: CertPaths | None, s
         ),
         driver,
         open_database(state_dir / "agent.db"),
-        IdentifierHasher(_identifier_key(ns.identifier_key or state_dir / "identifier.key")),
+        hasher,
         WallClock(),
         LinkSettings(
             target=ns.controller,
@@ -139,7 +202,7 @@ async def _serve(ns: argparse.Namespace, agent_id: str, tls: CertPaths | None, s
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await runtime.start()
-    print(f"agent {agent_id} managing {', '.join(ns.ap)} via {driver.name}; controller {ns.controller}", flush=True)
+    print(f"agent {agent_id} managing {', '.join(managed)} via {driver.name}; controller {ns.controller}", flush=True)
     try:
         await stop.wait()
     finally:

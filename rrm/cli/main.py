@@ -19,9 +19,12 @@ from rrm.cli import (
     eval_commands,
     pki_commands,
     policy_commands,
+    privacy_commands,
+    probe_command,
     scenario_commands,
     sim_ap_command,
     site_policy_commands,
+    spectral_commands,
 )
 from rrm.cli.errors import expected_errors
 
@@ -38,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         demo_command,
         controller_command,
         agent_command,
+        probe_command,
         sim_ap_command,
         pki_commands,
         scenario_commands,
@@ -46,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
         change_commands,
         site_policy_commands,
         audit_commands,
+        privacy_commands,
+        spectral_commands,
     )
     for module in (*commands, bench_commands, eval_commands):
         module.register(sub)

@@ -1,0 +1,360 @@
+"""HostapdDriver: drivers.protocol.RadioDriver for one hostapd interface, i.e. one radio ``<ap_id>/<band>``.
+
+Configuration comes from hostapd's STATUS; transmit power and telemetry from nl80211 when the kernel
+has it (:mod:`drivers.hostapd.nl80211`), and the capabilities say honestly what is missing otherwise.
+Changes: channel and width by CHAN_SWITCH (a CSA of 5 beacons; the driver waits for AP-CSA-FINISHED,
+then reads STATUS back), tx power by nl80211; OBSS-PD and steering are refused (radio_facts.py).
+The radar fallback list is hostapd's ``chanlist``.
+
+Two tasks run while the driver is open: one reads hostapd's events (translated by
+event_translation.py) and, when nothing happens for ``keepalive_s``, PINGs hostapd: a hostapd that
+stops answering is reported once as HW_FAILURE (``reason=hostapd_unreachable``) and, when it answers
+again (the control connection reattaches by itself), as RADIO_RECOVERED. The other reads nl80211's
+radar multicasts, when there are any. ``events()`` yields in order from a bounded queue (the oldest
+are dropped and counted when nobody reads) and ends once the driver is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Sequence
+
+from drivers.hostapd.commands import CSA_BEACONS, CommandError, chan_switch_command, set_chanlist_command
+from drivers.hostapd.control import EventTimeout, HostapdControl
+from drivers.hostapd.event_translation import EventDraft, HostapdEventTranslator, RadarReport
+from drivers.hostapd.frequencies import frequency_of_channel
+from drivers.hostapd.messages import HostapdEvent, HostapdStatus, parse_status
+from drivers.hostapd.nl80211 import Nl80211Error, Nl80211Radio
+from drivers.hostapd.nl80211_decode import RadarEventKind, StationEntry, SurveyEntry
+from drivers.hostapd.radio_facts import config_of, phy_modes
+from drivers.hostapd.telemetry import (
+    ASSUMED_NOISE_FLOOR_DBM,
+    client_observations,
+    link_errors,
+    operating_entry,
+    survey_fractions,
+)
+from drivers.protocol import (
+    ApplyResult,
+    CapabilityRefused,
+    ChangeRejected,
+    DriverEvent,
+    DriverUnavailable,
+    RadioInfo,
+    RadioState,
+    SteeringOutcome,
+)
+from radio_domain.events import EventType
+from radio_domain.radio import ConfigChange, RadioConfig
+from radio_domain.regulatory import Region
+from rrm.clock import Clock
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUED_EVENTS = 10_000
+KEEPALIVE_S = 5.0
+CSA_MARGIN_S = 2.0
+
+
+class HostapdDriver:
+    """One radio behind one hostapd control socket (and, optionally, its nl80211 interface)."""
+
+    def __init__(
+        self,
+        control: HostapdControl,
+        info: RadioInfo,
+        status: HostapdStatus,
+        *,
+        clock: Clock,
+        region: Region | None,
+        nl80211: Nl80211Radio | None,
+        nl80211_reason: str,
+        keepalive_s: float = KEEPALIVE_S,
+    ) -> None:
+        self.info = info
+        self.radio_id = info.radio_id
+        self.nl80211_reason = nl80211_reason  # why there is no nl80211 ("" when there is)
+        self.fallback_channels: tuple[int, ...] | None = None  # what we last set (hostapd cannot be asked)
+        self.dropped_events = 0
+        self._control = control
+        self._status = status
+        self._clock = clock
+        self._region = region
+        self._nl = nl80211
+        self._keepalive_s = keepalive_s
+        self._translator = HostapdEventTranslator(self.radio_id)
+        self._config = config_of(status, None)
+        self._queue: deque[DriverEvent] = deque()
+        self._wakeup = asyncio.Event()
+        self._csa_finished = asyncio.Event()
+        self._unreachable = False
+        self._closed = False
+        self._last_survey: SurveyEntry | None = None
+        self._last_stations: dict[str, StationEntry] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        """Read the first config (and nl80211 counters, so the first state() has a baseline); start the pumps."""
+        await self._read_config("open")
+        if self._nl is not None:
+            with contextlib.suppress(DriverUnavailable):
+                await self._telemetry("open")
+        loop = asyncio.get_running_loop()
+        self._tasks.append(loop.create_task(self._pump_hostapd(), name=f"hostapd events {self.radio_id}"))
+        if self._nl is not None:
+            self._tasks.append(loop.create_task(self._pump_nl80211(), name=f"nl80211 radar {self.radio_id}"))
+
+    @property
+    def name(self) -> str:
+        return "hostapd"
+
+    def radios(self) -> Sequence[RadioInfo]:
+        return [self.info]
+
+    async def state(self) -> Sequence[RadioState]:
+        self._check_open("state")
+        config = await self._read_config("state")
+        if self._nl is None:
+            return [self._radio_state(config)]
+        survey, stations = await self._telemetry("state")
+        fractions = survey_fractions(self._last_survey, survey) if survey is not None else None
+        errors = link_errors(self._last_stations, stations)
+        noise = survey.noise_dbm if survey is not None else None
+        clients = client_observations(self._last_stations, stations, noise)
+        self._last_survey = survey
+        self._last_stations = {s.mac: s for s in stations}
+        state = RadioState(
+            radio_id=self.radio_id,
+            timestamp=self._clock.now(),
+            config=config,
+            noise_floor_dbm=float(noise) if noise is not None else ASSUMED_NOISE_FLOOR_DBM,
+            channel_utilization=fractions.utilisation if fractions else 0.0,
+            cca_busy=fractions.cca_busy if fractions else 0.0,
+            tx_airtime=fractions.tx_airtime if fractions else 0.0,
+            retry_rate=errors.retry_rate if errors else 0.0,
+            packet_error_rate=errors.packet_error_rate if errors else 0.0,
+            clients=clients,
+        )
+        return [state]
+
+    async def apply(self, radio_id: str, change: ConfigChange) -> ApplyResult:
+        self._check_mine("apply", radio_id)
+        before = await self._read_config("apply")
+        target = change.apply_to(before)
+        moves = (target.channel, target.width_mhz) != (before.channel, before.width_mhz)
+        powers = abs(target.tx_power_dbm - before.tx_power_dbm) > 1e-6
+        caps = self.info.capabilities
+        if target.obss_pd_dbm != before.obss_pd_dbm:
+            raise CapabilityRefused(
+                radio_id, "apply obss_pd", "hostapd applies OBSS-PD (he_spr_*) only when the BSS starts"
+            )
+        if powers and not caps.can_change_tx_power:
+            raise CapabilityRefused(
+                radio_id, "apply tx power", f"hostapd has no tx power command; {self.nl80211_reason}"
+            )
+        if moves:
+            await self._switch_channel(target)
+        if powers and self._nl is not None:
+            try:
+                await self._nl.set_tx_power(target.tx_power_dbm)
+            except Nl80211Error as exc:
+                raise ChangeRejected(radio_id, "apply tx power", str(exc)) from None
+        after = await self._read_config("apply") if moves or powers else before
+        if moves and (after.channel, after.width_mhz) != (target.channel, target.width_mhz):
+            log.warning("%s: hostapd accepted %s but reports %s", radio_id, target, after)
+        return ApplyResult(radio_id, before, after)
+
+    async def steer_client(self, radio_id: str, client_id: str, target_radio_id: str) -> SteeringOutcome:
+        self._check_mine("steer client", radio_id)
+        raise CapabilityRefused(
+            radio_id,
+            "steer client",
+            "BSS_TM_REQ needs the target BSS's BSSID, operating class and channel for its neighbour report; "
+            "this driver knows only its own radio",
+        )
+
+    async def set_fallback_channels(self, radio_id: str, channels: Sequence[int]) -> None:
+        """``SET chanlist``: hostapd's radar fallback picks among these (at random; pass one for a sure landing)."""
+        self._check_mine("set fallback channels", radio_id)
+        if not self.info.capabilities.can_set_fallback_channels:
+            raise CapabilityRefused(radio_id, "set fallback channels", "only a 5 GHz radio has a radar fallback")
+        try:
+            command = set_chanlist_command(self.info.band, channels, self._region)
+        except CommandError as exc:
+            raise ChangeRejected(radio_id, "set fallback channels", str(exc)) from None
+        reply = await self._control.request(command)
+        if reply.strip() != "OK":
+            raise ChangeRejected(
+                radio_id, "set fallback channels", f"hostapd answered {reply.strip()!r} to {command!r}"
+            )
+        self.fallback_channels = tuple(channels)
+
+    async def events(self) -> AsyncIterator[DriverEvent]:
+        while True:
+            while self._queue:
+                yield self._queue.popleft()
+            if self._closed:
+                return
+            self._wakeup.clear()
+            await self._wakeup.wait()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._control.close()
+        if self._nl is not None:
+            self._nl.close()
+        self._wakeup.set()
+
+    # ------------------------------------------------------------------ reading
+
+    async def _read_config(self, operation: str) -> RadioConfig:
+        self._status = parse_status(await self._control.request("STATUS"), self.radio_id)
+        tx_power: float | None = None
+        if self._nl is not None:
+            try:
+                tx_power = (await self._nl.interface()).tx_power_dbm
+            except Nl80211Error as exc:
+                raise DriverUnavailable(self.radio_id, operation, str(exc)) from None
+        self._config = config_of(self._status, tx_power)
+        return self._config
+
+    async def _telemetry(self, operation: str) -> tuple[SurveyEntry | None, list[StationEntry]]:
+        assert self._nl is not None
+        try:
+            survey = operating_entry(await self._nl.survey(), self._status.freq_mhz or None)
+            stations = await self._nl.stations()
+        except Nl80211Error as exc:
+            raise DriverUnavailable(self.radio_id, operation, str(exc)) from None
+        if operation == "open":
+            self._last_survey, self._last_stations = survey, {s.mac: s for s in stations}
+        return survey, stations
+
+    def _radio_state(self, config: RadioConfig) -> RadioState:
+        return RadioState(
+            radio_id=self.radio_id,
+            timestamp=self._clock.now(),
+            config=config,
+            noise_floor_dbm=ASSUMED_NOISE_FLOOR_DBM,
+            channel_utilization=0.0,
+            cca_busy=0.0,
+            tx_airtime=0.0,
+            retry_rate=0.0,
+            packet_error_rate=0.0,
+        )
+
+    # ------------------------------------------------------------------ changing the channel
+
+    async def _switch_channel(self, target: RadioConfig) -> None:
+        operation = "apply channel/width"
+        try:
+            command = chan_switch_command(
+                self.info.band, target.channel, target.width_mhz, phy_modes(self._status), self._region
+            )
+        except ValueError as exc:
+            raise ChangeRejected(self.radio_id, operation, str(exc)) from None
+        freq = frequency_of_channel(self.info.band, target.channel)
+        self._csa_finished.clear()
+        self._translator.expect_own_switch(freq)
+        try:
+            reply = (await self._control.request(command)).strip()
+        except DriverUnavailable:
+            self._translator.forget_own_switch()
+            raise
+        if reply != "OK":
+            self._translator.forget_own_switch()
+            busy = self._translator.csa_in_progress(self._clock.now())
+            detail = f"hostapd answered {reply!r} to {command!r}"
+            raise ChangeRejected(self.radio_id, operation, f"{detail}; {busy}" if busy else detail)
+        beacon_tu = self._status.fields.get("beacon_int", "100")
+        beacon_s = (int(beacon_tu) if beacon_tu.isdigit() else 100) * 1.024e-3
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._csa_finished.wait(), CSA_BEACONS * beacon_s + CSA_MARGIN_S)
+            return
+        self._translator.forget_own_switch()
+        log.warning("%s: no AP-CSA-FINISHED after %s; reading the config back anyway", self.radio_id, command)
+
+    # ------------------------------------------------------------------ events
+
+    async def _pump_hostapd(self) -> None:
+        while not self._closed:
+            try:
+                event = await self._control.wait_event((), timeout_s=self._keepalive_s)
+            except EventTimeout:
+                await self._keepalive()
+                continue
+            except DriverUnavailable:
+                return  # the connection was closed
+            await self._on_hostapd_event(event)
+
+    async def _on_hostapd_event(self, event: HostapdEvent) -> None:
+        drafts = self._translator.hostapd_event(event, self._clock.now(), self._config)
+        if event.name == "AP-CSA-FINISHED":
+            self._csa_finished.set()
+        await self._publish(drafts)
+
+    async def _keepalive(self) -> None:
+        try:
+            reply = await self._control.request("PING")
+        except DriverUnavailable as exc:
+            if not self._unreachable:
+                self._unreachable = True
+                meta = {"reason": "hostapd_unreachable", "detail": exc.detail}
+                await self._publish([EventDraft(EventType.HW_FAILURE, self._config.channel, meta)])
+            return
+        if reply.strip() == "PONG" and self._unreachable:
+            self._unreachable = False
+            meta = {"reason": "hostapd_reachable"}
+            await self._publish([EventDraft(EventType.RADIO_RECOVERED, self._config.channel, meta, True)])
+
+    async def _pump_nl80211(self) -> None:
+        assert self._nl is not None
+        try:
+            async for notice in self._nl.radar_notices():
+                if notice.kind is not RadarEventKind.DETECTED:
+                    continue  # hostapd reports CAC and NOP transitions itself
+                report = RadarReport(
+                    notice.freq_mhz, notice.width_code, notice.center_freq1_mhz, notice.center_freq2_mhz, "nl80211"
+                )
+                await self._publish(self._translator.radar(report, self._clock.now()))
+        except Nl80211Error as exc:
+            log.error("%s: nl80211 radar events stopped: %s", self.radio_id, exc)
+
+    async def _publish(self, drafts: Sequence[EventDraft]) -> None:
+        if not drafts:
+            return
+        now = self._clock.now()
+        config: RadioConfig | None = self._config
+        if any(d.refresh_config for d in drafts):
+            try:
+                config = await self._read_config("event")
+            except DriverUnavailable as exc:
+                log.warning("%s: cannot read the config after an event: %s", self.radio_id, exc)
+        for draft in drafts:
+            event = DriverEvent(
+                self.radio_id, draft.type, now, channel=draft.channel, config=config, metadata=dict(draft.metadata)
+            )
+            if len(self._queue) >= MAX_QUEUED_EVENTS:
+                self._queue.popleft()
+                self.dropped_events += 1
+                log.warning("%s: dropped an unread driver event (%d so far)", self.radio_id, self.dropped_events)
+            self._queue.append(event)
+        self._wakeup.set()
+
+    def _check_mine(self, operation: str, radio_id: str) -> None:
+        self._check_open(operation)
+        if radio_id != self.radio_id:
+            raise CapabilityRefused(radio_id, operation, f"radio is not managed by this driver ({self.radio_id})")
+
+    def _check_open(self, operation: str) -> None:
+        if self._closed:
+            raise DriverUnavailable(self.radio_id, operation, "the driver is closed")
