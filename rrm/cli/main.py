@@ -21,6 +21,7 @@ from rrm.cli import (
     policy_commands,
     privacy_commands,
     probe_command,
+    radar_trace_commands,
     scenario_commands,
     sim_ap_command,
     site_policy_commands,
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         audit_commands,
         privacy_commands,
         spectral_commands,
+        radar_trace_commands,
     )
     for module in (*commands, bench_commands, eval_commands):
         module.register(sub)
