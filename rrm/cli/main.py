@@ -17,6 +17,7 @@ from rrm.cli import (
     controller_command,
     demo_command,
     eval_commands,
+    hil_commands,
     pki_commands,
     policy_commands,
     privacy_commands,
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         privacy_commands,
         spectral_commands,
         radar_trace_commands,
+        hil_commands,
     )
     for module in (*commands, bench_commands, eval_commands):
         module.register(sub)

@@ -1,0 +1,220 @@
+"""The hwsim bench: DFS APs (hostapd), stations (wpa_supplicant), a monitor radio and radar, in one HIL guest.
+
+hostapd is started the way hostap's own hwsim tests start it: a global control interface, `ADD wlan0`,
+`SET key value` for each setting, then `ENABLE` once the rig is attached to the interface's control
+socket, so no event (DFS-CAC-START comes within milliseconds) is missed. Radar goes through hwsim's
+debugfs `dfs_simulate_radar`, i.e. through mac80211 and cfg80211 like a real detection
+(../shared/facts/dfs.md, section 5). Events carry the guest's clock (`Event.guest_t`) and the host's
+arrival time (`Event.host_t`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from hil_tests.rig.guest import Event, Guest, GuestError
+from hil_tests.rig.regulatory import Regulatory, RegulatoryMode, load_wireless_stack
+
+HOSTAPD_DIR = "/var/run/hostapd"
+WPAS_DIR = "/var/run/wpa_supplicant"
+
+
+def channel_to_mhz(channel: int) -> int:
+    return 2407 + 5 * channel if channel <= 14 else 5000 + 5 * channel
+
+
+@dataclass(frozen=True)
+class Radio:
+    iface: str
+    phy: str
+    mac: str
+
+
+class CtrlClient:
+    """A hostapd or wpa_supplicant control interface as seen from the host, through the guest agent.
+
+    Event indexes (`mark`, `after`) count on the guest's stream for this interface; waits and `events`
+    default to the events since this client attached, never a previous test's.
+    """
+
+    def __init__(self, guest: Guest, name: str, path: str) -> None:
+        self.guest, self.name, self.path = guest, name, path
+        self.attached_at = guest.events.mark(name)
+        guest.call("ctrl_open", name=name, path=path, timeout=10.0)
+
+    def request(self, cmd: str, timeout: float = 5.0) -> str:
+        got = self.guest.call("ctrl_request", within=timeout + 5.0, name=self.name, cmd=cmd, timeout=timeout)
+        return str(got["reply"]).strip()
+
+    def ok(self, cmd: str) -> None:
+        reply = self.request(cmd)
+        if reply != "OK":
+            raise GuestError(f"{self.name}: {cmd!r} answered {reply!r}")
+
+    def arm(self, match: str, cmd: str) -> None:
+        """Send `cmd` in the guest the instant an event containing `match` arrives; the reply is an event."""
+        self.guest.call("ctrl_arm", name=self.name, match=match, cmd=cmd)
+
+    def mark(self) -> int:
+        return self.guest.events.mark(self.name)
+
+    def wait_event(self, match: str | Callable[[str], bool], timeout: float, after: int | None = None) -> Event:
+        return self.guest.events.wait(self.name, match, timeout, self.attached_at if after is None else after)
+
+    def events(self, after: int | None = None) -> list[Event]:
+        return self.guest.events.events(self.name)[self.attached_at if after is None else after :]
+
+    def status(self) -> dict[str, str]:
+        return dict(line.split("=", 1) for line in self.request("STATUS").splitlines() if "=" in line)
+
+
+class HostapdAp(CtrlClient):
+    def __init__(self, guest: Guest, radio: Radio) -> None:
+        super().__init__(guest, f"hostapd-{radio.iface}", f"{HOSTAPD_DIR}/{radio.iface}")
+        self.radio = radio
+
+
+class Station(CtrlClient):
+    def __init__(self, guest: Guest, radio: Radio) -> None:
+        super().__init__(guest, f"wpas-{radio.iface}", f"{WPAS_DIR}/{radio.iface}")
+        self.radio = radio
+
+
+@dataclass(frozen=True)
+class Capture:
+    name: str
+    radio: Radio
+    freq_mhz: int
+    pcap: Path  # host path (the results share)
+
+
+class HwsimBench:
+    """The `--target hwsim` bench: radios in one guest, reloaded by `reset()` for every test."""
+
+    name = "hwsim"
+
+    def __init__(self, guest: Guest, radio_count: int = 3) -> None:
+        self.guest, self.radio_count = guest, radio_count
+        self.regulatory = Regulatory()
+        self.radios: list[Radio] = []
+        self._captures: list[str] = []
+        self._spawned: dict[str, int] = {}  # process name -> its event stream's length when it started
+
+    def reset(self, regulatory: Regulatory) -> None:
+        """Stop everything the last test started and reload fresh radios (DFS state, NOP timers and all)."""
+        self.stop_all()
+        load_wireless_stack(self.guest, regulatory, self.radio_count)
+        self.regulatory = regulatory
+        self.radios = self._discover()
+        if len(self.radios) != self.radio_count:
+            raise GuestError(f"expected {self.radio_count} hwsim radios after modprobe, found {self.radios}")
+
+    def stop_all(self) -> None:
+        for name in self._captures:
+            self.guest.call("capture_stop", name=name)
+        self._captures.clear()
+        self._spawned.clear()
+        self.guest.call("reset")
+        self.guest.run(f"rm -f {HOSTAPD_DIR}/* {WPAS_DIR}/* /var/run/hostapd-global-*")
+
+    def _discover(self) -> list[Radio]:
+        out = self.guest.run(
+            "for n in /sys/class/net/*/phy80211; do d=${n%/phy80211}; "
+            'echo "${d##*/} $(cat $n/name) $(cat $d/address)"; done'
+        ).out
+        radios = [Radio(*line.split()) for line in out.splitlines() if len(line.split()) == 3]
+        return sorted(radios, key=lambda r: int(r.phy.removeprefix("phy")))
+
+    def _spawn(self, name: str, argv: list[str]) -> None:
+        stream = f"{name}-proc"
+        self._spawned[stream] = self.guest.events.mark(stream)
+        self.guest.call("spawn", name=stream, argv=argv, log=str(self.guest.workdir / f"{name}.log"))
+
+    def daemon_log(self, name: str, lines: int = 30) -> str:
+        """The tail of a daemon's output (e.g. `hostapd-wlan0`), kept on the results share."""
+        path = self.guest.workdir / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    def start_dfs_ap(
+        self, radio: Radio, channel: int = 52, ssid: str = "hil-dfs", settings: Mapping[str, str] | None = None
+    ) -> HostapdAp:
+        """hostapd on `radio`, country and 802.11h/d set, attached before ENABLE; returns without waiting for CAC."""
+        glob = f"/var/run/hostapd-global-{radio.iface}"
+        self._spawn(f"hostapd-{radio.iface}", ["hostapd", "-t", "-g", glob])
+        control = CtrlClient(self.guest, f"hostapd-global-{radio.iface}", glob)
+        control.ok(f"ADD {radio.iface} {HOSTAPD_DIR}")
+        ap = HostapdAp(self.guest, radio)
+        values = {
+            "driver": "nl80211", "ssid": ssid, "country_code": self.regulatory.country, "ieee80211d": "1",
+            "ieee80211h": "1", "hw_mode": "a", "channel": str(channel), "ieee80211n": "1",
+            **(settings or {}),
+        }  # fmt: skip
+        for key, value in values.items():
+            ap.ok(f"SET {key} {value}")
+        ap.ok("ENABLE")
+        return ap
+
+    def wait_ap_enabled(self, ap: HostapdAp, after: int | None = None) -> Event:
+        """AP-ENABLED, allowing for the CAC of the current regulatory mode plus margin."""
+        return ap.wait_event("AP-ENABLED", timeout=self.regulatory.cac_ms / 1000 + 30.0, after=after)
+
+    def start_station(self, radio: Radio, ssid: str, scan_freqs: tuple[int, ...]) -> Station:
+        """wpa_supplicant on `radio` with one open network limited to `scan_freqs` (a full scan takes ~10 s)."""
+        conf = f"/tmp/wpas-{radio.iface}.conf"
+        self.guest.call("write_file", path=conf, data=f"ctrl_interface={WPAS_DIR}\n")
+        self._spawn(f"wpas-{radio.iface}", ["wpa_supplicant", "-i", radio.iface, "-D", "nl80211", "-c", conf])
+        sta = Station(self.guest, radio)
+        net = sta.request("ADD_NETWORK")
+        for key, value in (("ssid", f'"{ssid}"'), ("key_mgmt", "NONE"), ("scan_freq", " ".join(map(str, scan_freqs)))):
+            sta.ok(f"SET_NETWORK {net} {key} {value}")
+        sta.ok(f"SELECT_NETWORK {net}")
+        return sta
+
+    def start_monitor(self, radio: Radio, freq_mhz: int, name: str = "monitor") -> Capture:
+        """Put `radio` in monitor mode on `freq_mhz` and capture every frame it hears into a pcap on the share."""
+        self.guest.run(
+            f"ip link set {radio.iface} down && iw dev {radio.iface} set type monitor && "
+            f"ip link set {radio.iface} up && iw dev {radio.iface} set freq {freq_mhz}"
+        ).check(f"monitor mode on {radio.iface} at {freq_mhz} MHz")
+        pcap = self.guest.workdir / f"{name}.pcap"
+        self.guest.call("capture_start", name=name, iface=radio.iface, path=str(pcap))
+        self._captures.append(name)
+        return Capture(name, radio, freq_mhz, pcap)
+
+    def stop_monitor(self, capture: Capture) -> int:
+        self._captures.remove(capture.name)
+        return int(self.guest.call("capture_stop", name=capture.name)["frames"])
+
+    def inject_radar(self, radio: Radio) -> float:
+        """Simulate radar on `radio`'s channel; returns the guest time just before the debugfs write."""
+        path = f"/sys/kernel/debug/ieee80211/{radio.phy}/hwsim/dfs_simulate_radar"
+        return float(self.guest.call("write_file", path=path, data="1")["t"])
+
+    def problems(self) -> list[str]:
+        """Invariants checked after each test: the guest answers, and no daemon the test started died on its own."""
+        if not self.guest.alive():
+            return [f"the guest is gone ({self.guest.events.closed_reason or 'qemu exited'})"]
+        found = []
+        try:
+            self.guest.call("ping", within=10.0)
+        except GuestError as exc:
+            found.append(f"guest agent not answering: {exc}")
+        for stream, mark in self._spawned.items():
+            found += [f"{stream} exited by itself: {e.text}" for e in self.guest.events.events(stream)[mark:]]
+        return found
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str, seen: Callable[[], str]) -> None:
+    """Poll `check` until true; GuestTimeout-style failure naming `what` and what was seen last."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise GuestError(f"{what} not reached within {timeout:.1f} s; saw: {seen()}")
+        time.sleep(0.2)
+
+
+def short_cac(cac_ms: int = 2000) -> Regulatory:
+    return Regulatory(RegulatoryMode.TEST_SHORT_CAC, test_cac_ms=cac_ms)
