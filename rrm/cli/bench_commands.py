@@ -12,7 +12,9 @@ from rrm.cli.errors import UsageError
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("bench", help="benchmarks that print JSON figures")
-    bench_sub = p.add_subparsers(dest="bench_command", required=True, metavar="{ingest,agent-footprint,events,audit}")
+    bench_sub = p.add_subparsers(
+        dest="bench_command", required=True, metavar="{ingest,agent-footprint,events,audit,bo}"
+    )
 
     ingest = bench_sub.add_parser(
         "ingest", help="N concurrent mTLS agent streams sending telemetry to a controller process"
@@ -56,6 +58,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     audit.add_argument("--hmac", action="store_true", help="also keep the per-record HMAC")
     _add_json(audit)
     audit.set_defaults(handler=_audit)
+
+    from rrm.bench.bo_bench import add_bench_parser
+
+    add_bench_parser(bench_sub)
 
 
 def _add_json(parser: argparse.ArgumentParser) -> None:

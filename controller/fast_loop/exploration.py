@@ -1,0 +1,194 @@
+"""Safe exploration: trust region, daily change budget, safety threshold, hysteresis, acquisition.
+
+All pure or time-as-a-parameter (STYLE.md 4). The optimiser applies them in this order:
+
+1. **Trust region** (``TrustRegionRule.mask``): candidates within ``radius`` of the current config.
+   Radius 1 changes one parameter: power by at most one 3 dB step, OBSS-PD by at most 4 dB, width
+   by one level, or the channel. Radius r allows two parameters at once, power within 3r dB,
+   OBSS-PD within 4r dB, and from r = 3 any width. The radius widens only with evidence: +1
+   after an applied change whose first observed reward was at least the reward before it, -1
+   after one that did not help (operators fear changes that did not help: the region shrinks back
+   toward small moves), between 1 and 4. The current config is never a candidate: keeping it is
+   the safe baseline, always available.
+2. **Safety threshold**: a candidate is safe when, pessimistically, it is no worse than the
+   current config minus ``margin`` (0.05): ``gain - beta * std_gain >= -margin`` with beta = 2,
+   i.e. P(f(candidate) < f(current) - margin) <= 2.3 %. Both values are the model's, at the
+   current config and load and including the window just observed; the gain's uncertainty takes
+   their covariance into account, so what the model does not know about the radio's level as a
+   whole (it shifts both) does not block every move, while what it does not know about the
+   candidate does. ``predicted_lcb`` (``mean - beta * std``) is reported beside it for the audit.
+   The model predicts the reward, QoE minus penalties, so the threshold holds QoE net of
+   penalties. With the kernel's prior (sd >= 0.1; surrogate.Hyperparameters) a cold radio finds
+   only near moves safe (a 3 dB power step, a few dB of OBSS-PD, one width level; a channel
+   change needs evidence); the safe set grows as observations show how smooth the reward is.
+   The margin (0.05) is a third of the default rollback trigger (QoE -15 %), which stays the
+   backstop: on the synthetic landscape ~3-6 % of applied changes still lost more than the
+   margin in true value, mostly right after the first hyperparameter fits (rrm bench bo).
+3. **Hysteresis**: an *improvement* needs ``P(gain > min_gain) >= gain_confidence`` (0.02 reward
+   units, as ChangeLimits.min_predicted_gain, with 80 % confidence), where the gain is
+   ``f(candidate) - f(current)`` at the current load and its uncertainty includes the covariance
+   between the two, so a model that is unsure about both is not fooled into a confident gain.
+4. **Exploration**: with nothing confidently better, a model that has only seen the current config
+   would never move (its prior mean is the mean of what it saw). So at most ``explore_per_day``
+   (2) changes per radio per rolling 24 h may be exploratory: safe, and optimistic
+   (``gain + beta * std_gain >= min_gain``). They are marked ``kind="explore"`` for the audit;
+   set ``explore_per_day=0`` for a loop that only ever changes on a confident predicted gain.
+5. **Acquisition**: exact expected improvement of the gain over ``min_gain``, scored for every
+   candidate in the trust region (a few to ~1,000 rows), not on a random sample.
+6. **Budget** (``ChangeBudget``): at most ``max_per_day`` changes per AP in any rolling 24 h,
+   shared by the AP's radios.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from controller.fast_loop.candidates import CandidateTable
+from controller.fast_loop.surrogate import Prediction
+from radio_domain.radio import RadioConfig
+
+DAY_S = 86_400.0
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True)
+class TrustRegionRule:
+    max_radius: int = 4
+    power_db_per_radius: float = 3.0
+    obss_db_per_radius: int = 4
+    bounded: bool = True  # False: every candidate (benchmarks of the model alone, never the live loop)
+
+    def mask(self, table: CandidateTable, current: RadioConfig, radius: int) -> BoolArray:
+        """Candidates inside the trust region of ``radius`` around ``current`` (never ``current``)."""
+        r = max(1, min(radius, self.max_radius))
+        d_channel = table.channel != current.channel
+        d_width = table.width_mhz != current.width_mhz
+        d_power = np.abs(table.tx_power_dbm - current.tx_power_dbm) > 1e-9
+        d_obss = table.obss_pd_dbm != current.obss_pd_dbm
+        changed = d_channel.astype(np.int64) + d_width + d_power + d_obss
+        if not self.bounded:
+            anything: BoolArray = changed >= 1
+            return anything
+        levels = np.abs(np.log2(table.width_mhz / 20.0) - np.log2(current.width_mhz / 20.0))
+        inside: BoolArray = (
+            (changed >= 1)
+            & (changed <= (1 if r == 1 else 2))
+            & (np.abs(table.tx_power_dbm - current.tx_power_dbm) <= self.power_db_per_radius * r + 1e-9)
+            & (np.abs(table.obss_pd_dbm - current.obss_pd_dbm) <= self.obss_db_per_radius * r)
+            & (levels <= (1.0 if r < 3 else 3.0) + 1e-9)
+        )
+        return inside
+
+    def after(self, radius: int, helped: bool) -> int:
+        return min(self.max_radius, radius + 1) if helped else max(1, radius - 1)
+
+
+class ChangeBudget:
+    """At most ``max_per_day`` changes per AP in any rolling 24 h; share one per AP between its radios."""
+
+    def __init__(self, max_per_day: int = 8, times: Iterable[float] = ()) -> None:
+        self.max_per_day = max_per_day
+        self._times = sorted(times)
+
+    @property
+    def times(self) -> tuple[float, ...]:
+        return tuple(self._times)
+
+    def used(self, now_s: float) -> int:
+        return sum(1 for t in self._times if now_s - DAY_S < t <= now_s)
+
+    def allows(self, now_s: float) -> bool:
+        return self.used(now_s) < self.max_per_day
+
+    def record(self, now_s: float) -> None:
+        self._times = [t for t in self._times if t > now_s - DAY_S] + [now_s]
+
+
+@dataclass(frozen=True, slots=True)
+class SafetySettings:
+    margin: float = 0.05
+    beta: float = 2.0
+    min_gain: float = 0.02
+    gain_confidence: float = 0.8
+    explore_per_day: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The candidate picked (row of the scored subset) and the figures the audit records."""
+
+    row: int
+    kind: str  # "improve" or "explore"
+    lcb: float
+    gain: float
+    gain_std: float
+    confidence: float
+    expected_improvement: float
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    code: str
+    text: str
+
+
+def normal_cdf(z: FloatArray) -> FloatArray:
+    """Standard normal CDF (Abramowitz-Stegun 7.1.26 erf, |error| < 1.5e-7; numpy only)."""
+    x = np.abs(z) / np.sqrt(2.0)
+    t = 1.0 / (1.0 + 0.3275911 * x)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    erf = 1.0 - poly * np.exp(-x * x)
+    out: FloatArray = 0.5 * (1.0 + np.sign(z) * erf)
+    return out
+
+
+def normal_pdf(z: FloatArray) -> FloatArray:
+    out: FloatArray = np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi)
+    return out
+
+
+def choose(pred: Prediction, settings: SafetySettings, may_explore: bool) -> Choice | Refusal:
+    """Pick a safe candidate by expected improvement, or say why the current config stays."""
+    lcb = pred.mean - settings.beta * pred.std
+    gain = pred.mean - pred.reference_mean
+    gain_var = pred.std**2 + pred.reference_std**2 - 2.0 * pred.cov_with_reference
+    gain_std = np.sqrt(np.maximum(gain_var, 1e-12))
+    pessimistic_gain = gain - settings.beta * gain_std
+    safe = pessimistic_gain >= -settings.margin
+    if not safe.any():
+        best = float(pessimistic_gain.max()) if gain.size else float("nan")
+        return Refusal(
+            "nothing_safe",
+            f"every candidate may lose more than {settings.margin:g} (best pessimistic gain {best:.3f})",
+        )
+    z = (gain - settings.min_gain) / gain_std
+    confidence = normal_cdf(z)
+    ei = gain_std * (z * confidence + normal_pdf(z))
+    confident = safe & (confidence >= settings.gain_confidence)
+    kind = "improve"
+    eligible = confident
+    if not confident.any():
+        if not may_explore:
+            return Refusal(
+                "no_confident_gain",
+                f"no safe candidate gains {settings.min_gain:g} with {settings.gain_confidence:.0%} confidence",
+            )
+        eligible = safe & (gain + settings.beta * gain_std >= settings.min_gain)
+        kind = "explore"
+        if not eligible.any():
+            return Refusal("no_plausible_gain", f"no safe candidate could plausibly gain {settings.min_gain:g}")
+    row = int(np.argmax(np.where(eligible, ei, -np.inf)))
+    return Choice(
+        row=row,
+        kind=kind,
+        lcb=float(lcb[row]),
+        gain=float(gain[row]),
+        gain_std=float(gain_std[row]),
+        confidence=float(confidence[row]),
+        expected_improvement=float(ei[row]),
+    )

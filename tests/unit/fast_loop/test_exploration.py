@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from controller.fast_loop.candidates import SafeValues, candidate_table
+from controller.fast_loop.exploration import (
+    ChangeBudget,
+    Choice,
+    Refusal,
+    SafetySettings,
+    TrustRegionRule,
+    choose,
+    normal_cdf,
+)
+from controller.fast_loop.surrogate import Prediction
+from radio_domain.radio import Band, RadioConfig
+from radio_domain.regulatory import Region
+
+pytestmark = pytest.mark.unit
+
+CURRENT = RadioConfig(36, 40, 17.0, -78)
+
+
+def _prediction(mean: list[float], std: list[float], reference_mean: float = 0.6) -> Prediction:
+    return Prediction(
+        mean=np.asarray(mean),
+        std=np.asarray(std),
+        cov_with_reference=np.zeros(len(mean)),
+        reference_mean=reference_mean,
+        reference_std=0.0,
+    )
+
+
+def test_radius_one_changes_one_parameter_by_one_step_and_never_keeps_the_current() -> None:
+    table = candidate_table(Region.FCC, Band.G5, SafeValues())
+    rule = TrustRegionRule()
+    rows = np.flatnonzero(rule.mask(table, CURRENT, 1))
+    assert rows.size > 0
+    for i in rows:
+        c = table.config(int(i))
+        changed = [
+            c.channel != CURRENT.channel,
+            c.width_mhz != CURRENT.width_mhz,
+            c.tx_power_dbm != CURRENT.tx_power_dbm,
+            c.obss_pd_dbm != CURRENT.obss_pd_dbm,
+        ]
+        assert sum(changed) == 1
+        assert abs(c.tx_power_dbm - 17.0) <= 3.0 and abs(c.obss_pd_dbm + 78) <= 4
+        assert c.width_mhz in (20, 40, 80)
+    wider = rule.mask(table, CURRENT, 3)
+    here = table.index_of(CURRENT)
+    assert here is not None and not wider[here]
+    assert wider.sum() > rows.size
+
+
+def test_the_region_widens_after_a_change_that_helped_and_shrinks_after_one_that_did_not() -> None:
+    rule = TrustRegionRule(max_radius=4)
+    assert rule.after(1, helped=True) == 2
+    assert rule.after(4, helped=True) == 4
+    assert rule.after(3, helped=False) == 2
+    assert rule.after(1, helped=False) == 1
+
+
+def test_the_daily_budget_is_a_rolling_24_hours_of_the_given_time() -> None:
+    budget = ChangeBudget(max_per_day=2)
+    t0 = 1_767_225_600.0
+    budget.record(t0)
+    budget.record(t0 + 60.0)
+    assert not budget.allows(t0 + 3600.0)
+    assert budget.used(t0 + 86_400.0) == 1  # the first change is exactly 24 h old: no longer counted
+    assert budget.allows(t0 + 86_400.0)
+
+
+def test_normal_cdf_matches_erf() -> None:
+    z = np.linspace(-6.0, 6.0, 241)
+    expected = np.asarray([0.5 * (1.0 + math.erf(v / math.sqrt(2.0))) for v in z])
+    assert np.max(np.abs(normal_cdf(z) - expected)) < 2e-7
+
+
+def test_the_safety_threshold_rejects_a_candidate_predicted_to_be_bad() -> None:
+    settings = SafetySettings(margin=0.05, beta=2.0, min_gain=0.02, gain_confidence=0.8)
+    # Row 0 promises the most but could lose 0.2 (pessimistic gain 0.1 - 2 * 0.15); row 1 is sure.
+    choice = choose(_prediction([0.70, 0.66], [0.15, 0.01]), settings, may_explore=False)
+    assert isinstance(choice, Choice) and choice.row == 1 and choice.kind == "improve"
+    refusal = choose(_prediction([0.70], [0.15]), settings, may_explore=True)
+    assert isinstance(refusal, Refusal) and refusal.code == "nothing_safe"
+
+
+def test_hysteresis_wants_a_confident_gain_above_the_threshold() -> None:
+    settings = SafetySettings(min_gain=0.02, gain_confidence=0.8)
+    small = choose(_prediction([0.61], [0.005]), settings, may_explore=False)  # certain, but +0.01 only
+    assert isinstance(small, Refusal) and small.code == "no_confident_gain"
+    unsure = choose(_prediction([0.625], [0.02]), settings, may_explore=False)  # P(gain > 0.02) ~ 60 %
+    assert isinstance(unsure, Refusal) and unsure.code == "no_confident_gain"
+    explored = choose(_prediction([0.625], [0.02]), settings, may_explore=True)
+    assert isinstance(explored, Choice) and explored.kind == "explore"

@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import statistics
+
+import numpy as np
+import pytest
+
+from controller.fast_loop.candidates import SafeValues, candidate_table
+from controller.fast_loop.exploration import ChangeBudget, SafetySettings
+from controller.fast_loop.history import WindowPolicy
+from controller.fast_loop.optimizer import FastLoopOptimizer, Keep, OptimizerSettings, Proposal
+from controller.fast_loop.reward import load_index, prediction_error
+from controller.fast_loop.synthetic import SyntheticLandscape, simulate_loop, telemetry_for
+from controller.fast_loop.telemetry import LoopTelemetry, RadioSnapshot
+from radio_domain.radio import Band, RadioConfig
+from radio_domain.regulatory import Region, is_legal, max_tx_power_dbm, needs_dfs
+
+pytestmark = pytest.mark.unit
+
+RADIO = "ap-1/5g"
+T0 = 1_767_225_600.0
+START = RadioConfig(36, 20, 17.0, -82)
+EAGER = OptimizerSettings(safety=SafetySettings(explore_per_day=10**6), settle_observations=1)
+
+
+def _optimizer(
+    seed: int = 1, settings: OptimizerSettings = EAGER, budget: ChangeBudget | None = None
+) -> FastLoopOptimizer:
+    return FastLoopOptimizer(
+        RADIO, Region.FCC, Band.G5, seed=seed, settings=settings, budget=budget or ChangeBudget(10**6)
+    )
+
+
+def _snapshot(config: RadioConfig, reward: float, now: float, safe: SafeValues | None = None) -> RadioSnapshot:
+    return RadioSnapshot(RADIO, Region.FCC, Band.G5, now, config, telemetry_for(reward, 15), safe or SafeValues())
+
+
+def _trained(seed: int = 1, iterations: int = 40) -> FastLoopOptimizer:
+    opt = _optimizer(seed)
+    simulate_loop(SyntheticLandscape(Region.FCC, Band.G5, seed), opt, START, iterations, lambda _: 15, seed)
+    return opt
+
+
+def test_propose_tries_candidates_on_a_copy_and_never_mutates_live_state() -> None:
+    opt = _trained()
+    before = (opt.observations, opt.state, opt.budget.times)
+    snapshot = _snapshot(opt.observations[-1].config, 0.6, T0 + 10**5)
+    first = opt.decide(snapshot)
+    assert opt.decide(snapshot) == first  # asking twice gives the same answer
+    assert (opt.observations, opt.state, opt.budget.times) == before
+    what_if = opt.copy()
+    what_if.observe(RadioConfig(40, 40, 14.0, -70), 0.5, 0.9, T0 + 10**5)
+    if isinstance(first, Proposal):
+        what_if.applied(first, T0 + 10**5)
+    assert (opt.observations, opt.state, opt.budget.times) == before
+
+
+def test_proposals_are_legal_and_inside_the_safe_zone_only() -> None:
+    safe = SafeValues(channels=(36, 40, 44, 48, 52, 56), widths_mhz=(20, 40), tx_powers_dbm=(11.0, 14.0, 17.0, 20.0))
+    seen = 0
+    for seed in range(3):
+        opt = _optimizer(seed)
+        land = SyntheticLandscape(Region.FCC, Band.G5, seed)
+        trace = simulate_loop(land, opt, START, 80, lambda i: 5 + i % 20, seed, safe=safe)
+        for p in trace.proposals:
+            c = p.target
+            assert safe.allows(c)
+            assert is_legal(Region.FCC, Band.G5, c.channel, c.width_mhz)
+            assert not needs_dfs(Region.FCC, Band.G5, c.channel, c.width_mhz)
+            assert c.tx_power_dbm <= max_tx_power_dbm(Region.FCC, Band.G5, c.channel, c.width_mhz)
+            assert p.baseline != p.target and not p.change.is_empty()
+        seen += len(trace.proposals)
+    assert seen > 0
+
+
+def test_the_optimiser_never_proposes_a_neighbour_it_has_seen_to_be_bad() -> None:
+    opt = _optimizer()
+    bad = RadioConfig(36, 20, 20.0, -82)  # one power step up: the most inviting neighbour
+    for i in range(4):
+        opt.observe(START, 0.5, 0.60 + 0.005 * (i % 2), T0 + 600 * i)
+        opt.observe(bad, 0.5, 0.30, T0 + 600 * i + 300)
+    (bad_mean, bad_std), (current_mean, _) = opt.predict([bad, START], 0.5)
+    assert bad_mean - 2 * bad_std < current_mean - 0.05  # the model finds it unsafe...
+    decision = opt.decide(_snapshot(START, 0.6, T0 + 5000))
+    assert not (isinstance(decision, Proposal) and decision.target == bad)  # ...and so it is never proposed
+
+
+def test_daily_budget_settling_and_no_clients_keep_the_current_config() -> None:
+    budget = ChangeBudget(max_per_day=1)
+    opt = _trained()
+    opt.budget = budget
+    config = opt.observations[-1].config
+    quiet = LoopTelemetry(None, None, None, None, 0.0, 0.0, 0.0, 0.0, 0, None)
+    no_clients = opt.decide(RadioSnapshot(RADIO, Region.FCC, Band.G5, T0 + 10**5, config, quiet))
+    assert isinstance(no_clients, Keep) and no_clients.code == "no_clients"
+    budget.record(T0 + 10**5 - 60)
+    spent = opt.decide(_snapshot(config, 0.6, T0 + 10**5))
+    assert isinstance(spent, Keep) and spent.code == "daily_budget"
+    assert opt.propose(_snapshot(config, 0.6, T0 + 10**5)) is None
+    assert opt.last_keep is not None and opt.last_keep.code == "daily_budget"
+
+
+def test_an_applied_change_awaits_its_outcome_then_moves_the_trust_region() -> None:
+    opt = _trained()
+    now = T0 + 10**5
+    config = opt.observations[-1].config
+    proposal = None
+    for k in range(20):  # find a proposal (exploration is allowed here)
+        proposal = opt.propose(_snapshot(config, 0.6, now + k))
+        if proposal is not None:
+            break
+        opt.observe(config, load_index(15), 0.6, now + k)
+    assert proposal is not None
+    radius = opt.state.radius
+    opt.applied(proposal, now + 100)
+    waiting = opt.decide(_snapshot(proposal.target, 0.6, now + 150))
+    assert isinstance(waiting, Keep) and waiting.code == "awaiting_outcome"
+    opt.observe(proposal.target, proposal.load, proposal.current_mean + 0.1, now + 400)
+    assert opt.state.pending is None and opt.state.radius == min(4, radius + 1)
+    assert opt.last_outcome is not None and opt.last_outcome.helped
+    assert opt.changed_recently(now + 400) and not opt.changed_recently(now + 10_000)
+
+
+def test_same_seed_and_same_calls_give_the_same_decisions() -> None:
+    a, b = _trained(seed=3), _trained(seed=3)
+    assert a.observations == b.observations and a.state == b.state
+
+
+def test_the_model_is_honest_on_held_out_configs() -> None:
+    land = SyntheticLandscape(Region.FCC, Band.G5, 7)
+    table = candidate_table(Region.FCC, Band.G5, SafeValues(allow_dfs=True))
+    rng = np.random.default_rng(7)
+    opt = _optimizer(settings=OptimizerSettings(window=WindowPolicy(100, 100)))
+    for i in range(100):
+        config = table.config(int(rng.integers(len(table))))
+        load = float(rng.uniform(0.1, 0.9))
+        opt.observe(config, load, land.sample(config, load, rng), T0 + i)
+    assert opt.state.hyperparameters is not None
+    errors = []
+    for _ in range(100):
+        config = table.config(int(rng.integers(len(table))))
+        load = float(rng.uniform(0.1, 0.9))
+        ((mean, _),) = opt.predict([config], load)
+        errors.append(prediction_error(mean, land.sample(config, load, rng)))
+    assert statistics.median(errors) < 0.2
