@@ -24,6 +24,7 @@ from drivers.protocol import (
     RadioCapabilities,
     RadioInfo,
     RadioState,
+    Reading,
     SteeringOutcome,
 )
 from radio_domain.events import EventType
@@ -54,7 +55,7 @@ def radio_info_to_json(info: RadioInfo) -> JsonObject:
         "radio_id": info.radio_id,
         "ap_id": info.ap_id,
         "band": info.band.value,
-        "capabilities": asdict(info.capabilities),
+        "capabilities": {**asdict(info.capabilities), "reads": sorted(r.value for r in info.capabilities.reads)},
     }
 
 
@@ -62,6 +63,7 @@ def radio_info_from_json(data: JsonObject) -> RadioInfo:
     caps = dict(data["capabilities"])
     caps["channels"] = tuple(caps["channels"])
     caps["widths_mhz"] = tuple(caps["widths_mhz"])
+    caps["reads"] = frozenset(Reading(r) for r in caps["reads"])
     return RadioInfo(data["radio_id"], data["ap_id"], Band(data["band"]), RadioCapabilities(**caps))
 
 
