@@ -2,7 +2,8 @@
 
 State lives in ``state_dir``: ``controller.db`` (agents, commands; written on the event loop) and
 ``ingest.db`` (everything agents send; written only by the ingest writer process), so the two writers never
-wait for each other.
+wait for each other. The signed audit trail is ``audit.db`` there too, or a PostgreSQL database when
+``audit_db`` gives its URL (controller/audit_trail.py); its keys are files in ``state_dir`` either way.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class ControllerSettings:
     telemetry_window_s: float = 300.0
     site_policy: Path | None = None  # the operator's site policy file (site_policy_file.py); built-ins when None
     tick_interval_s: float = 5.0  # approvals, rollback triggers, operator requests, policy reloads
+    audit_db: str | None = None  # a postgresql:// URL for the audit trail; None: state_dir/audit.db (SQLite)
 
 
 @dataclass
@@ -139,7 +141,8 @@ class ControllerApp:
     def _start_pipeline(self) -> None:
         """The signed audit trail and the one path for changes (change_pipeline.py)."""
         state = self.settings.state_dir
-        self.audit = AuditTrail.open(state / AUDIT_DB_FILE, load_or_create_signing_key(state), clock=self.clock)
+        trail = self.settings.audit_db or state / AUDIT_DB_FILE  # the keys stay files in state_dir either way
+        self.audit = AuditTrail.open(trail, load_or_create_signing_key(state), clock=self.clock)
         self._view = NetworkView(open_ingest_database(state / "ingest.db"), self.registry)
         reloader = self._site_reloader
         self.pipeline = ChangePipeline(

@@ -14,10 +14,9 @@ the records, so writing a segment again gives the same file.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-import sqlite3
+from contextlib import closing
 from dataclasses import replace
 from itertools import takewhile
 from pathlib import Path
@@ -26,7 +25,6 @@ from typing import BinaryIO
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from controller.audit_archive_file import (
-    _INSERT_ARCHIVE,
     ARCHIVE_FORMAT,
     ARCHIVE_SUBDIR,
     DAY_MS,
@@ -50,19 +48,19 @@ from controller.audit_chain import (
     canonical_json,
     public_key_id,
 )
-from controller.audit_reader import (
+from controller.audit_reader import READ_BATCH, AuditTrailReader
+from controller.audit_store import AuditStore, AuditStoreError, AuditTarget, open_audit_store
+from controller.audit_store_schema import (
     ARCHIVES_SCHEMA,
     CHECKPOINT_SELECT,
-    READ_BATCH,
+    INSERT_ARCHIVE,
     RECORD_SELECT,
     ArchivedSegment,
-    AuditTrailReader,
     _Range,
     archived_segments,
     chain_start,
 )
 from controller.audit_verify import ChainVerifier, VerifyReport
-from rrm.sqlite_files import open_database
 
 __all__ = [  # the archive file's names too: callers need one module
     "ARCHIVE_FORMAT",
@@ -89,7 +87,7 @@ __all__ = [  # the archive file's names too: callers need one module
 
 
 def archive_older_than(
-    db_path: Path,
+    db: AuditTarget,
     archive_dir: Path,
     public_key: Ed25519PublicKey,
     *,
@@ -104,17 +102,16 @@ def archive_older_than(
     go to one file (more only when the first signed span is longer): call it again until it returns
     None. Raises ArchiveRefused (naming the record) when the segment does not verify, ArchiveError
     when it cannot be done; nothing is deleted then. Safe beside a running controller: the reading
-    is one snapshot, the deletion one short BEGIN IMMEDIATE transaction, the writer's head untouched.
+    is one snapshot, the deletion one short write transaction (``begin(write=True)``: BEGIN IMMEDIATE
+    on SQLite, an advisory lock on PostgreSQL), the writer's head untouched. ``db`` is the trail's
+    SQLite file or PostgreSQL URL.
     """
-    conn = _open_live(db_path)
+    store = _open_live(db)
     try:
-        conn.execute("BEGIN")  # one read snapshot: what is chosen is what is written
-        try:
-            base = chain_start(conn)
-            header = _segment_header(conn, base, public_key, older_than_ms, max_records)
-            written = None if header is None else _write_segment(conn, archive_dir, public_key, hmac_key, base, header)
-        finally:
-            conn.execute("ROLLBACK")
+        with store.snapshot():  # one read snapshot: what is chosen is what is written
+            base = chain_start(store)
+            header = _segment_header(store, base, public_key, older_than_ms, max_records)
+            written = None if header is None else _write_segment(store, archive_dir, public_key, hmac_key, base, header)
         if written is None:
             return None
         path, header, sha256, last_hmac = written
@@ -123,42 +120,48 @@ def archive_older_than(
         if check.fault is not None:
             path.unlink(missing_ok=True)
             raise ArchiveError(f"{path}: the archive does not read back as written ({check.fault}); nothing deleted")
-        _commit_archive(conn, db_path, segment, base)
+        _commit_archive(store, segment, base)
         return segment
-    except sqlite3.Error as exc:
-        raise ArchiveError(f"{db_path}: cannot archive the audit trail: {exc}") from None
+    except ArchiveError:
+        raise
+    except AuditStoreError as exc:
+        raise ArchiveError(f"{store.name}: cannot archive the audit trail: {exc.detail}") from None
     except ValueError as exc:
-        raise ArchiveError(f"{db_path}: a malformed audit_archives row: {exc}") from None
+        raise ArchiveError(f"{store.name}: a malformed audit_archives row: {exc}") from None
     finally:
-        conn.close()
+        store.close()
 
 
-def _open_live(db_path: Path) -> sqlite3.Connection:
-    reader = AuditTrailReader.open(db_path)  # checks it is a trail
+def _open_live(db: AuditTarget) -> AuditStore:
+    reader = AuditTrailReader.open(db)  # checks it is a trail
     reader.close()
-    conn = open_database(db_path)
     try:
-        conn.execute(ARCHIVES_SCHEMA)
-    except sqlite3.Error as exc:
-        conn.close()
-        raise ArchiveError(f"{db_path}: cannot create the audit_archives table: {exc}") from None
-    return conn
+        store = open_audit_store(db)
+    except AuditStoreError as exc:
+        raise ArchiveError(str(exc)) from None
+    try:
+        if "audit_archives" not in store.tables():  # a trail from before archiving existed
+            store.execute(ARCHIVES_SCHEMA)
+    except AuditStoreError as exc:
+        store.close()
+        raise ArchiveError(f"{store.name}: cannot create the audit_archives table: {exc.detail}") from None
+    return store
 
 
 def _segment_header(
-    conn: sqlite3.Connection, base: _Range, public_key: Ed25519PublicKey, older_than_ms: int, max_records: int
+    store: AuditStore, base: _Range, public_key: Ed25519PublicKey, older_than_ms: int, max_records: int
 ) -> ArchiveHeader | None:
     """The segment to archive: through the newest checkpoint whose records are all old enough.
 
     At most ``max_records`` after ``base``, unless the first such checkpoint is further.
     """
-    (young,) = conn.execute(
+    (young,) = store.query(
         "SELECT MIN(seq) FROM audit_records WHERE seq > ? AND timestamp_ms >= ?", (base.after_seq, older_than_ms)
-    ).fetchone()
+    )[0]
     bound, params = ("", [base.after_seq]) if young is None else (" AND seq < ?", [base.after_seq, young])
     select = f"{CHECKPOINT_SELECT} WHERE seq > ?{bound}"
-    row = conn.execute(f"{select} AND seq <= ? ORDER BY seq DESC LIMIT 1", [*params, base.after_seq + max_records])
-    row = row.fetchone() or conn.execute(f"{select} ORDER BY seq LIMIT 1", params).fetchone()
+    row = store.query_one(f"{select} AND seq <= ? ORDER BY seq DESC LIMIT 1", [*params, base.after_seq + max_records])
+    row = row or store.query_one(f"{select} ORDER BY seq LIMIT 1", params)
     if row is None:
         return None
     try:
@@ -166,10 +169,10 @@ def _segment_header(
     except ValueError as exc:
         raise ArchiveRefused(f"the checkpoint at seq {row[0]} is malformed ({exc}); nothing archived") from None
     span = (base.after_seq, checkpoint.seq)
-    (checkpoints,) = conn.execute("SELECT COUNT(*) FROM audit_checkpoints WHERE seq > ? AND seq <= ?", span).fetchone()
-    oldest, newest = conn.execute(
+    (checkpoints,) = store.query("SELECT COUNT(*) FROM audit_checkpoints WHERE seq > ? AND seq <= ?", span)[0]
+    oldest, newest = store.query(
         "SELECT MIN(timestamp_ms), MAX(timestamp_ms) FROM audit_records WHERE seq > ? AND seq <= ?", span
-    ).fetchone()
+    )[0]
     return ArchiveHeader(
         first_seq=base.after_seq + 1,
         last_seq=checkpoint.seq,
@@ -184,7 +187,7 @@ def _segment_header(
 
 
 def _write_segment(
-    conn: sqlite3.Connection,
+    store: AuditStore,
     archive_dir: Path,
     public_key: Ed25519PublicKey,
     hmac_key: bytes | None,
@@ -193,7 +196,7 @@ def _write_segment(
 ) -> tuple[Path, ArchiveHeader, str, bool]:
     """Verify the segment while writing it to its file, fsynced: (path, header, sha256, last has HMAC)."""
     span = (base.after_seq, header.last_seq)
-    checkpoint_rows = conn.execute(f"{CHECKPOINT_SELECT} WHERE seq > ? AND seq <= ? ORDER BY seq", span).fetchall()
+    checkpoint_rows = store.query(f"{CHECKPOINT_SELECT} WHERE seq > ? AND seq <= ? ORDER BY seq", span)
     verifier = ChainVerifier(
         public_key,
         checkpoint_rows,
@@ -213,12 +216,15 @@ def _write_segment(
             _emit(out, digest, header.to_json())
             for checkpoint in checkpoint_rows:
                 _emit(out, digest, {"checkpoint": checkpoint})
-            cursor = conn.execute(f"{RECORD_SELECT} WHERE seq > ? AND seq <= ? ORDER BY seq", span)
-            while (rows := cursor.fetchmany(READ_BATCH)) and verifier.feed(rows):
-                for row in rows:
-                    _emit(out, digest, {"record": row})
-                last_hmac = rows[-1][_HMAC] is not None
-            cursor.close()
+            with closing(
+                store.batches(f"{RECORD_SELECT} WHERE seq > ? AND seq <= ? ORDER BY seq", span, READ_BATCH)
+            ) as batches:
+                for rows in batches:
+                    if not verifier.feed(rows):
+                        break
+                    for row in rows:
+                        _emit(out, digest, {"record": row})
+                    last_hmac = rows[-1][_HMAC] is not None
             _refuse_unless_whole(verifier.finish(), header)
             out.flush()
             os.fsync(out.fileno())
@@ -260,29 +266,23 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _commit_archive(conn: sqlite3.Connection, db_path: Path, segment: ArchivedSegment, base: _Range) -> None:
+def _commit_archive(store: AuditStore, segment: ArchivedSegment, base: _Range) -> None:
     """List the archive and delete its records and checkpoints from the live store, in one transaction."""
     span = (base.after_seq, segment.last_seq)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        moved = chain_start(conn).after_seq
+    with store.transaction(write=True):
+        moved = chain_start(store).after_seq
         if moved != base.after_seq:
             raise ArchiveError(
-                f"{db_path}: another archive run moved the chain's start to seq {moved} meanwhile; nothing deleted "
-                "(run it again)"
+                f"{store.name}: another archive run moved the chain's start to seq {moved} meanwhile; nothing "
+                "deleted (run it again)"
             )
-        conn.execute(_INSERT_ARCHIVE, segment.to_row())
-        conn.execute("DELETE FROM audit_checkpoints WHERE seq > ? AND seq <= ?", span)
-        conn.execute("DELETE FROM audit_records WHERE seq > ? AND seq <= ?", span)
-        conn.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(sqlite3.Error):
-            conn.execute("ROLLBACK")
-        raise
+        store.execute(INSERT_ARCHIVE, segment.to_row())
+        store.execute("DELETE FROM audit_checkpoints WHERE seq > ? AND seq <= ?", span)
+        store.execute("DELETE FROM audit_records WHERE seq > ? AND seq <= ?", span)
 
 
 def prune_archives(
-    db_path: Path, archive_dir: Path, *, now_ms: int, retention_days: int = DEFAULT_RETENTION_DAYS
+    db: AuditTarget, archive_dir: Path, *, now_ms: int, retention_days: int = DEFAULT_RETENTION_DAYS
 ) -> list[ArchivedSegment]:
     """Delete the archives whose newest record is older than ``retention_days``: whole, oldest first.
 
@@ -292,28 +292,22 @@ def prune_archives(
     if retention_days < 1:
         raise ValueError(f"retention_days must be at least 1, got {retention_days}")
     cutoff = now_ms - retention_days * DAY_MS
-    conn = _open_live(db_path)
+    store = _open_live(db)
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            segments = archived_segments(conn)
+        with store.transaction(write=True):
+            segments = archived_segments(store)
             kept = [s for s in segments if not s.pruned]
             expired = list(takewhile(lambda s: s.newest_record_ms < cutoff, kept))
             for segment in expired:
-                conn.execute(
+                store.execute(
                     "UPDATE audit_archives SET pruned_at_ms = ? WHERE last_seq = ?", (now_ms, segment.last_seq)
                 )
-            conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            raise
-    except sqlite3.Error as exc:
-        raise ArchiveError(f"{db_path}: cannot prune the audit archives: {exc}") from None
+    except AuditStoreError as exc:
+        raise ArchiveError(f"{store.name}: cannot prune the audit archives: {exc.detail}") from None
     except ValueError as exc:
-        raise ArchiveError(f"{db_path}: a malformed audit_archives row: {exc}") from None
+        raise ArchiveError(f"{store.name}: a malformed audit_archives row: {exc}") from None
     finally:
-        conn.close()
+        store.close()
     for segment in (*(s for s in segments if s.pruned), *expired):  # files an interrupted prune left too
         try:
             (archive_dir / segment.file_name).unlink(missing_ok=True)

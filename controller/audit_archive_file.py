@@ -37,7 +37,6 @@ from controller.audit_chain import (
     RECORD_COLUMNS,
 )
 from controller.audit_reader import (
-    ARCHIVE_COLUMNS,
     READ_BATCH,
     ArchivedSegment,
     AuditTrailError,
@@ -53,9 +52,6 @@ DAY_MS = 86_400_000
 # lock for about 0.4 s (about 4 µs a record), well inside the controller's 5 s busy timeout.
 MAX_ARCHIVE_RECORDS = 100_000
 _CHECKPOINT_PROBLEMS = (Problem.CHECKPOINT_SIGNATURE, Problem.CHECKPOINT_MALFORMED)
-_INSERT_ARCHIVE = (
-    f"INSERT INTO audit_archives ({', '.join(ARCHIVE_COLUMNS)}) VALUES ({', '.join('?' * len(ARCHIVE_COLUMNS))})"
-)
 
 
 class ArchiveError(AuditTrailError):

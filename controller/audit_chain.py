@@ -39,7 +39,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii
-from typing import Any
+from typing import Any, cast
 
 try:
     from _json import make_encoder as _c_make_encoder
@@ -320,8 +320,10 @@ def _check_draft(draft: AuditDraft) -> None:
     if type(ts) is not int or ts < 0:
         raise AuditRefused("timestamp_ms", f"audit draft refused: timestamp_ms must be a non-negative int, got {ts!r}")
     for name in TEXT_FIELDS:
-        if not isinstance(getattr(draft, name), str):
+        if not isinstance(value := getattr(draft, name), str):
             raise AuditRefused(name, f"audit draft refused: {name} must be a string")
+        if "\x00" in value or value.encode(errors="replace").decode() != value:  # storable on both backends
+            raise AuditRefused(name, f"audit draft refused: {name} holds a NUL or a lone surrogate (not UTF-8 text)")
     for name in REQUIRED_TEXT_FIELDS:
         if not getattr(draft, name):
             raise AuditRefused(name, f"audit draft refused: {name} must not be empty (invariant 6: who and why)")
@@ -383,6 +385,9 @@ def seal_draft(
         raise
     if looks_like_mac(canonical):
         _refuse_mac(draft)
+    text = "".join(cast(list[str], row[_ACTOR:_INPUTS]))  # the text fields (the JSON ones are escaped)
+    if "\x00" in text or not text.isascii():  # maybe a NUL, or a lone surrogate: look closer
+        _check_draft(draft)
     record_hash = hashlib.sha256(prev_hash + canonical).digest()
     mac = None if hmac_key is None else record_hmac(hmac_key, record_hash)
     row[_RECORD_HASH] = record_hash.hex()

@@ -1,9 +1,11 @@
-"""The controller's audit trail: append-only, hash-chained, signed at checkpoints, on SQLite.
+"""The controller's audit trail: append-only, hash-chained, signed at checkpoints, on SQLite or PostgreSQL.
 
 The trail lives in ``audit.db`` in the controller's state directory (``rrm audit`` reads
-``<state-dir>/controller/audit.db``), its keys beside it (controller/audit_keys.py). The chain,
-the canonical form are in controller/audit_chain.py, verification in audit_verify.py, reading
-and querying in audit_reader.py; this module writes.
+``<state-dir>/controller/audit.db``), or in a PostgreSQL database given by URL (``rrm controller
+--audit-db URL``, ``rrm audit ... --db URL``; controller/audit_store.py), with the same schema
+(controller/audit_store_schema.py). Its keys are files in the state directory either way
+(controller/audit_keys.py). The chain, the canonical form are in controller/audit_chain.py,
+verification in audit_verify.py, reading and querying in audit_reader.py; this module writes.
 
 Writes use group commit: :meth:`AuditTrail.append` chains a record at once and buffers it; the
 buffer is committed every ``commit_every`` appends, whenever a checkpoint is due, and on
@@ -12,8 +14,9 @@ buffer is committed every ``commit_every`` appends, whenever a checkpoint is due
 flush), and always at :meth:`AuditTrail.close`. The owner calls ``flush()`` on a timer
 (:meth:`AuditTrail.flush_periodically` does that on the injected clock), so a quiet trail still
 commits and gets signed. Records still in the buffer when the process dies are lost; committed
-ones survive it (WAL with synchronous=NORMAL: only a power cut can lose the last commits,
-rrm/sqlite_files.py). Callers that must not go on before a record is durable call ``flush()``.
+ones survive it (SQLite: WAL with synchronous=NORMAL, only a power cut can lose the last commits,
+rrm/sqlite_files.py; PostgreSQL: its own commit durability). Callers that must not go on before
+a record is durable call ``flush()``.
 
 Reopening resumes the chain head and seq, and first re-walks the records after the last
 checkpoint (verifying that checkpoint with the signing key's public half): the controller never
@@ -25,27 +28,22 @@ Queries use three indexes (time, AP, change id; a radio's records are found thro
 Verification reads rows in batches of 8192 and, for ``rrm audit verify``, splits a long trail
 into seq ranges verified in parallel processes (:meth:`AuditTrailReader.verify`).
 
-The schema is portable SQL (PostgreSQL accepts it as it is): BIGINT, TEXT, CHAR/VARCHAR, plain
-indexes, hashes and signatures as hex text. Only the ``?`` placeholders are the SQLite driver's.
-Nothing here updates or deletes a record; tampering is what verification detects. The one
+The schema is portable SQL, the same on both: BIGINT, TEXT, CHAR/VARCHAR, plain indexes, hashes
+and signatures as hex text. Nothing here updates or deletes a record; tampering is what verification detects. The one
 exception is audit_archive.py's, which deletes the oldest records once a verified archive file
 holds them (in one transaction that lists the archive), while this writer keeps appending.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 from types import TracebackType
 from typing import TextIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from controller.audit_chain import (
-    CHECKPOINT_COLUMNS,
     RECORD_COLUMNS,
     AuditDraft,
     AuditEntry,
@@ -56,27 +54,30 @@ from controller.audit_chain import (
 )
 from controller.audit_reader import (
     ALL_RECORDS,
-    ARCHIVES_SCHEMA,
-    CHECKPOINT_SELECT,
-    PRAGMAS,
     AuditQuery,
     AuditTrailError,
     AuditTrailReader,
     ChainHead,
     ExportFormat,
-    _Range,
     _walk,
-    chain_start,
     verify_workers,
+)
+from controller.audit_store import AuditStore, AuditStoreError, AuditTarget, open_audit_store, target_name
+from controller.audit_store_schema import (
+    CHECKPOINT_SELECT,
+    INSERT_CHECKPOINT,
+    _Range,
+    chain_start,
+    create_schema,
 )
 from controller.audit_verify import VerifyReport
 from rrm.clock import Clock
-from rrm.sqlite_files import open_database
 
 __all__ = [
     "AUDIT_DB_FILE",
     "AuditQuery",
     "AuditRefused",
+    "AuditTarget",
     "AuditTrail",
     "AuditTrailError",
     "AuditTrailReader",
@@ -87,61 +88,13 @@ __all__ = [
 
 AUDIT_DB_FILE = "audit.db"
 
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS audit_records (
-    seq BIGINT NOT NULL PRIMARY KEY,
-    record_id VARCHAR(64) NOT NULL,
-    timestamp_ms BIGINT NOT NULL,
-    actor TEXT NOT NULL,
-    record_type TEXT NOT NULL,
-    reason_code TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    ap_id TEXT NOT NULL,
-    radio_id TEXT NOT NULL,
-    change_id TEXT NOT NULL,
-    rollback_token_id TEXT NOT NULL,
-    approver TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    inputs_json TEXT NOT NULL,
-    inputs_digest CHAR(64) NOT NULL,
-    before_json TEXT NOT NULL,
-    after_json TEXT NOT NULL,
-    predicted_effect_json TEXT NOT NULL,
-    observed_effect_json TEXT NOT NULL,
-    prev_hash CHAR(64) NOT NULL,
-    record_hash CHAR(64) NOT NULL,
-    hmac CHAR(64)
-)""",
-    """CREATE TABLE IF NOT EXISTS audit_checkpoints (
-    seq BIGINT NOT NULL PRIMARY KEY,
-    head_hash CHAR(64) NOT NULL,
-    signed_at_ms BIGINT NOT NULL,
-    signature CHAR(128) NOT NULL,
-    key_id VARCHAR(32) NOT NULL
-)""",
-    # Three indexes: each one costs appends (a random-order index dirties a page per record per
-    # group commit). Radio queries use the AP index (a radio id names its AP, see AuditQuery);
-    # record-type queries filter whatever the other terms select.
-    "CREATE INDEX IF NOT EXISTS audit_records_by_time ON audit_records (timestamp_ms)",
-    "CREATE INDEX IF NOT EXISTS audit_records_by_ap ON audit_records (ap_id)",
-    "CREATE INDEX IF NOT EXISTS audit_records_by_change ON audit_records (change_id)",
-    ARCHIVES_SCHEMA,
-)
-# Connection settings, not schema: a bigger page cache keeps the index pages in memory, and
-# checkpointing the WAL every 10,000 pages (40 MB) rather than 1,000 spends fewer fsyncs per record.
-_INSERT_RECORD = (
-    f"INSERT INTO audit_records ({', '.join(RECORD_COLUMNS)}) VALUES ({', '.join('?' * len(RECORD_COLUMNS))})"
-)
-_INSERT_CHECKPOINT = f"INSERT INTO audit_checkpoints ({', '.join(CHECKPOINT_COLUMNS)}) VALUES (?, ?, ?, ?, ?)"
-
 
 class AuditTrail:
     """The writing side, owned by one controller process. Open it with :meth:`AuditTrail.open`."""
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
-        path: Path,
+        store: AuditStore,
         signing_key: Ed25519PrivateKey,
         *,
         checkpoint_every: int,
@@ -150,9 +103,10 @@ class AuditTrail:
         hmac_key: bytes | None,
         clock: Clock,
     ) -> None:
-        self._conn = conn
-        self.path = path
-        self._reader = AuditTrailReader(conn, path)
+        self._store = store
+        self.name = store.name
+        self.target = store.target
+        self._reader = AuditTrailReader(store)
         if checkpoint_every < 1 or commit_every < 1 or checkpoint_interval_s <= 0:
             raise ValueError("checkpoint_every, commit_every and checkpoint_interval_s must be positive")
         self._key = signing_key
@@ -169,7 +123,7 @@ class AuditTrail:
     @classmethod
     def open(
         cls,
-        path: Path,
+        target: AuditTarget,
         signing_key: Ed25519PrivateKey,
         *,
         checkpoint_every: int = 1000,
@@ -178,18 +132,20 @@ class AuditTrail:
         hmac_key: bytes | None = None,
         clock: Clock,
     ) -> AuditTrail:
-        """Open (creating) the trail at ``path`` and resume its chain.
+        """Open (creating) the trail at ``target`` (a SQLite file, or a PostgreSQL URL) and resume its chain.
 
         Raises AuditTrailError when the records after the last checkpoint do not verify, or the
-        trail has per-record HMACs and no ``hmac_key`` was given.
+        trail has per-record HMACs and no ``hmac_key`` was given, or the database cannot be opened.
         """
-        conn = open_database(path)
         try:
-            for statement in (*PRAGMAS, *_SCHEMA):
-                conn.execute(statement)
+            store = open_audit_store(target, create=True)
+        except AuditStoreError as exc:
+            raise AuditTrailError(f"{target_name(target)}: cannot open the audit trail: {exc.detail}") from None
+        try:
+            store.tune_for_writing()
+            create_schema(store)
             return cls(
-                conn,
-                path,
+                store,
                 signing_key,
                 checkpoint_every=checkpoint_every,
                 checkpoint_interval_s=checkpoint_interval_s,
@@ -197,11 +153,14 @@ class AuditTrail:
                 hmac_key=hmac_key,
                 clock=clock,
             )
-        except sqlite3.Error as exc:
-            conn.close()
-            raise AuditTrailError(f"{path}: cannot open the audit trail: {exc}") from None
+        except AuditTrailError:
+            store.close()
+            raise
+        except AuditStoreError as exc:
+            store.close()
+            raise AuditTrailError(f"{store.name}: cannot open the audit trail: {exc.detail}") from None
         except BaseException:
-            conn.close()
+            store.close()
             raise
 
     def append(self, draft: AuditDraft) -> AuditEntry:
@@ -292,7 +251,7 @@ class AuditTrail:
             self._commit(force_checkpoint=True)
         finally:
             self._closed = True
-            self._conn.close()
+            self._store.close()
 
     def __enter__(self) -> AuditTrail:
         return self
@@ -304,7 +263,7 @@ class AuditTrail:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise AuditTrailError(f"{self.path}: the audit trail is closed")
+            raise AuditTrailError(f"{self.name}: the audit trail is closed")
 
     def _commit(self, *, force_checkpoint: bool) -> Checkpoint | None:
         now = self._clock.now()
@@ -318,17 +277,14 @@ class AuditTrail:
         if not self._pending and checkpoint is None:
             return None
         try:
-            self._conn.execute("BEGIN")
-            self._conn.executemany(_INSERT_RECORD, self._pending)
-            if checkpoint is not None:
-                self._conn.execute(_INSERT_CHECKPOINT, checkpoint.to_row())
-            self._conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            with contextlib.suppress(sqlite3.Error):
-                self._conn.execute("ROLLBACK")
+            with self._store.transaction():
+                self._store.insert_rows("audit_records", RECORD_COLUMNS, self._pending)
+                if checkpoint is not None:
+                    self._store.execute(INSERT_CHECKPOINT, checkpoint.to_row())
+        except AuditStoreError as exc:
             raise AuditTrailError(
-                f"{self.path}: cannot write {len(self._pending)} audit records (kept in memory, retried "
-                f"on the next flush): {exc}"
+                f"{self.name}: cannot write {len(self._pending)} audit records (kept in memory, retried "
+                f"on the next flush): {exc.detail}"
             ) from None
         self._pending.clear()
         if checkpoint is not None:
@@ -338,20 +294,20 @@ class AuditTrail:
     def _resume(self) -> tuple[int, bytes, int]:
         """(seq, head hash, signed seq) from the database, after checking the unsigned tail."""
         base = self._chain_start()
-        last = self._conn.execute(
+        last = self._store.query_one(
             "SELECT seq, record_hash, hmac FROM audit_records WHERE seq > ? ORDER BY seq DESC LIMIT 1",
             (base.after_seq,),
-        ).fetchone()
+        )
         has_hmac = base.hmac_seen if last is None else last[2] is not None
         if has_hmac and self._hmac_key is None:
-            raise AuditTrailError(f"{self.path}: this trail has per-record HMACs; open it with its HMAC key")
+            raise AuditTrailError(f"{self.name}: this trail has per-record HMACs; open it with its HMAC key")
         if last is None:  # empty, or every record archived: the chain goes on from the last archive's head
             return base.after_seq, base.start_hash, base.after_seq
         start = self._last_good_checkpoint(base)
-        report = self._reader.named(_walk(self._conn, self.path, self._key.public_key(), self._hmac_key, start))
+        report = self._reader.named(_walk(self._store, self._key.public_key(), self._hmac_key, start))
         if report.first_bad is not None:
             raise AuditTrailError(
-                f"{self.path}: the audit chain after its last checkpoint (seq {start.after_seq}) is broken at "
+                f"{self.name}: the audit chain after its last checkpoint (seq {start.after_seq}) is broken at "
                 f"{report.first_bad}; refusing to sign over it (see rrm audit verify)"
             )
         return report.head_seq, bytes.fromhex(last[1]), start.after_seq
@@ -359,31 +315,29 @@ class AuditTrail:
     def _chain_start(self) -> _Range:
         """Where the live chain starts: after the last archived segment (signed), or at GENESIS."""
         try:
-            return chain_start(self._conn)
+            return chain_start(self._store)
         except ValueError as exc:
-            raise AuditTrailError(f"{self.path}: a malformed audit_archives row: {exc}") from None
+            raise AuditTrailError(f"{self.name}: a malformed audit_archives row: {exc}") from None
 
     def _last_good_checkpoint(self, base: _Range) -> _Range:
         """Where the tail to check starts: after the last checkpoint, once it verifies (or at the chain's start)."""
-        row = self._conn.execute(
-            CHECKPOINT_SELECT + " WHERE seq > ? ORDER BY seq DESC LIMIT 1", (base.after_seq,)
-        ).fetchone()
+        row = self._store.query_one(CHECKPOINT_SELECT + " WHERE seq > ? ORDER BY seq DESC LIMIT 1", (base.after_seq,))
         if row is None:
             return base
         try:
             checkpoint = Checkpoint.from_row(row)
         except ValueError as exc:
-            raise AuditTrailError(f"{self.path}: the last checkpoint is malformed: {exc}") from None
+            raise AuditTrailError(f"{self.name}: the last checkpoint is malformed: {exc}") from None
         if not checkpoint.verify(self._key.public_key()):
             raise AuditTrailError(
-                f"{self.path}: the last checkpoint (seq {checkpoint.seq}) does not verify with this signing key"
+                f"{self.name}: the last checkpoint (seq {checkpoint.seq}) does not verify with this signing key"
             )
-        signed: StoredRow | None = self._conn.execute(
+        signed: StoredRow | None = self._store.query_one(
             "SELECT record_hash, hmac FROM audit_records WHERE seq = ?", (checkpoint.seq,)
-        ).fetchone()
+        )
         if signed is None or signed[0] != checkpoint.head_hash.hex():
             raise AuditTrailError(
-                f"{self.path}: record seq {checkpoint.seq} is not the head its checkpoint signed (truncated or "
+                f"{self.name}: record seq {checkpoint.seq} is not the head its checkpoint signed (truncated or "
                 "rewritten; see rrm audit verify)"
             )
         return _Range(checkpoint.seq, None, checkpoint.head_hash, signed[1] is not None)

@@ -1,6 +1,8 @@
 """`rrm bench audit`: appends/s and verified records/s of the controller's audit trail.
 
-What is measured, in one process on a fresh SQLite file in a temporary directory:
+What is measured, in one process on a fresh SQLite file in a temporary directory (or, with
+``db``, ``rrm bench audit --db URL``, in an empty PostgreSQL database: the bench creates the
+trail's tables there and drops them afterwards; it refuses a database that holds a trail):
 
 - ``appends_per_s``: ``records`` drafts through :meth:`AuditTrail.append` (each chained at once;
   group commit every ``commit_every`` appends; an Ed25519 checkpoint every ``checkpoint_every``
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -33,8 +36,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from controller.audit_chain import GENESIS, AuditDraft, seal_draft
 from controller.audit_keys import PUBLIC_KEY_FILE, load_or_create_hmac_key, load_or_create_signing_key, load_public_key
+from controller.audit_store import AuditStore, AuditTarget, open_audit_store
 from controller.audit_trail import AUDIT_DB_FILE, AuditTrail, AuditTrailReader, verify_workers
 from rrm.clock import WallClock
+from rrm.sqlite_files import StateFileError
 
 TARGETS = {"appends_per_s": 20_000, "verify_records_per_s": 100_000}
 CHUNK = 4096
@@ -50,6 +55,7 @@ class AuditBenchOptions:
     hmac: bool = False
     seed: int = 1
     verify_workers: int = 0  # 0: as many as rrm audit verify uses
+    db: str | None = None  # a PostgreSQL URL; None: a SQLite file in a temporary directory
 
 
 def run_audit_bench(options: AuditBenchOptions) -> dict[str, object]:
@@ -58,14 +64,24 @@ def run_audit_bench(options: AuditBenchOptions) -> dict[str, object]:
         state = Path(tmp)
         key = load_or_create_signing_key(state)
         hmac_key = load_or_create_hmac_key(state) if options.hmac else None
-        path = state / AUDIT_DB_FILE
-        append_s, record_bytes = _append_all(path, key, hmac_key, options)
-        public_key = load_public_key(state / PUBLIC_KEY_FILE)
-        started = time.perf_counter()
-        with AuditTrailReader.open(path) as reader:
-            report = reader.verify(public_key, workers=options.verify_workers or verify_workers())
-        verify_s = time.perf_counter() - started
-        db_bytes = sum(p.stat().st_size for p in state.glob(AUDIT_DB_FILE + "*"))
+        target: AuditTarget = options.db or state / AUDIT_DB_FILE
+        if options.db is not None:
+            _refuse_a_trail(options.db)
+        try:
+            append_s, record_bytes = _append_all(target, key, hmac_key, options)
+            public_key = load_public_key(state / PUBLIC_KEY_FILE)
+            started = time.perf_counter()
+            with AuditTrailReader.open(target) as reader:
+                report = reader.verify(public_key, workers=options.verify_workers or verify_workers())
+            verify_s = time.perf_counter() - started
+            if options.db is None:
+                db_bytes = sum(p.stat().st_size for p in state.glob(AUDIT_DB_FILE + "*"))
+                server = {"sqlite": sqlite3.sqlite_version}
+            else:
+                db_bytes, server = _postgres_size_and_version(options.db)
+        finally:
+            if options.db is not None:
+                _drop_tables(options.db)
     return {
         "appends_per_s": round(options.records / append_s),
         "verify_records_per_s": round(report.records / verify_s) if report.ok else 0,
@@ -84,17 +100,47 @@ def run_audit_bench(options: AuditBenchOptions) -> dict[str, object]:
             "hmac": options.hmac,
             "aps": options.aps,
             "verify_workers": options.verify_workers or verify_workers(),
-            "sqlite": sqlite3.sqlite_version,
+            "backend": "sqlite" if options.db is None else "postgresql",
+            **server,
         },
     }
 
 
+_TABLES = ("audit_records", "audit_checkpoints", "audit_archives")
+
+
+def _refuse_a_trail(url: str) -> None:
+    with open_audit_store(url) as store:
+        if store.tables() & set(_TABLES):
+            raise StateFileError(f"{store.name}: holds audit tables already; the bench needs an empty database")
+
+
+def _postgres_size_and_version(url: str) -> tuple[int, dict[str, str]]:
+    with open_audit_store(url) as store:
+        total = 0
+        for table in _TABLES:
+            (size,) = store.query("SELECT pg_total_relation_size(?)", (table,))[0]
+            total += int(size)
+        return total, {"postgresql": _one_text(store, "SHOW server_version")}
+
+
+def _one_text(store: AuditStore, sql: str) -> str:
+    row = store.query_one(sql)
+    return "" if row is None else str(row[0])
+
+
+def _drop_tables(url: str) -> None:
+    with open_audit_store(url) as store:
+        for table in _TABLES:
+            store.execute(f"DROP TABLE IF EXISTS {table}")
+
+
 def _append_all(
-    path: Path, key: Ed25519PrivateKey, hmac_key: bytes | None, options: AuditBenchOptions
+    target: AuditTarget, key: Ed25519PrivateKey, hmac_key: bytes | None, options: AuditBenchOptions
 ) -> tuple[float, float]:
     """(seconds spent in append and close, mean canonical bytes per record)."""
     trail = AuditTrail.open(
-        path,
+        target,
         key,
         checkpoint_every=options.checkpoint_every,
         commit_every=options.commit_every,
@@ -231,3 +277,29 @@ def _draft(rng: random.Random, now_ms: int, aps: int) -> AuditDraft:
         approver=f"operator:{_hash_id(rng)}",
         outcome="APPROVED",
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m rrm.bench.audit [--db URL] [--records N] [--hmac]``: the figures as JSON on stdout."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="python -m rrm.bench.audit", description=__doc__.splitlines()[0])
+    parser.add_argument("--db", metavar="URL", help="an empty PostgreSQL database (default: a SQLite file)")
+    defaults = AuditBenchOptions()
+    parser.add_argument("--records", type=int, default=defaults.records)
+    parser.add_argument("--commit-every", type=int, default=defaults.commit_every)
+    parser.add_argument("--hmac", action="store_true")
+    ns = parser.parse_args(argv)
+    options = AuditBenchOptions(records=ns.records, commit_every=ns.commit_every, hmac=ns.hmac, db=ns.db)
+    try:
+        figures = run_audit_bench(options)
+    except StateFileError as exc:
+        print(f"rrm bench audit: error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(figures, indent=2, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

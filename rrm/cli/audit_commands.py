@@ -8,7 +8,11 @@ Where things are, for ``--state-dir DIR`` (the layout ``rrm demo --state-dir DIR
     DIR/controller/audit-hmac.key       the per-record HMAC key, only when that mode is on (a secret)
 
 When DIR/controller/audit.db does not exist but DIR/audit.db does, DIR itself is taken as the
-controller's state directory (``rrm controller --state-dir DIR``). ``verify`` needs no secret:
+controller's state directory (``rrm controller --state-dir DIR``). A trail the controller writes to
+PostgreSQL (``rrm controller --audit-db URL``) is read with ``--db postgresql://user@host:port/dbname``
+instead of ``--state-dir`` (exactly one of them; the password comes from PGPASSWORD or the libpq
+passfile, never from the command line); the keys are files then (``--public-key``, ``--hmac-key``)
+and the archive files are in ``--archive-dir``. ``verify`` needs no secret:
 HMACs are checked only with an HMAC key (``--hmac-key``, or the key file when it is there).
 ``verify`` checks the archive files and the live store as one chain; ``query`` and ``export``
 read the live store only (archived records are in the archive files, JSON lines).
@@ -19,20 +23,22 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rrm.cli.controller_state import (
+    AuditLocation,
+    audit_keys,
+    audit_location,
+    existing_archive_dir,
+    required_archive_dir,
+)
 from rrm.cli.errors import UsageError
 
 if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
     from controller.audit_archive import ArchiveFault, TrailReport
-    from controller.audit_chain import AuditEntry
 
-CONTROLLER_SUBDIR = "controller"
 RETENTION_DAYS = 7 * 365  # controller/audit_archive.py's DEFAULT_RETENTION_DAYS (seed 001: 7 years)
 _ARCHIVED = (
     "Reads the live store only: archived records are in the archive files (JSON lines, one record a line; see "
@@ -50,7 +56,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Exit 0 when every record verifies, in the archive files and the live store as one chain; 1 naming "
         "the first bad record or archive file; 2 on bad input. --archive FILE checks one archive file on its own.",
     )
-    _add_state_dir(verify, required=False)
+    _add_trail(verify)
     verify.add_argument(
         "--archive",
         type=Path,
@@ -71,7 +77,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     query = audit_sub.add_parser(
         "query", help="print matching records of the live store, one line each, in chain order", description=_ARCHIVED
     )
-    _add_state_dir(query)
+    _add_trail(query)
     query.add_argument("--ap", metavar="AP_ID", help="records of this AP")
     query.add_argument("--radio", metavar="RADIO_ID", help="records of this radio (e.g. ap-3/5g)")
     query.add_argument("--type", dest="record_type", metavar="TYPE", help="records of this type (e.g. change_sent)")
@@ -84,7 +90,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export = audit_sub.add_parser(
         "export", help="write every record of the live store as JSONL or CSV, for compliance", description=_ARCHIVED
     )
-    _add_state_dir(export)
+    _add_trail(export)
     export.add_argument("--format", required=True, choices=("jsonl", "csv"), help="JSON lines or CSV")
     export.add_argument("--output", type=Path, metavar="FILE", help="write to FILE (default: stdout)")
     export.set_defaults(handler=_export)
@@ -97,7 +103,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "longer), each verified and fsynced before its records are deleted from the live store. Safe while the "
         "controller runs.",
     )
-    _add_state_dir(archive)
+    _add_trail(archive)
     archive.add_argument(
         "--older-than", type=float, required=True, metavar="DAYS", help="archive records older than DAYS days"
     )
@@ -111,7 +117,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Deletes the oldest archive files whose newest record is older than the retention; the live "
         "store keeps their listing, so verification starts where the kept chain begins.",
     )
-    _add_state_dir(prune)
+    _add_trail(prune)
     prune.add_argument(
         "--retention-days",
         type=int,
@@ -123,13 +129,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     prune.set_defaults(handler=_prune)
 
 
-def _add_state_dir(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+def _add_trail(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state-dir",
         type=Path,
-        required=required,
         metavar="DIR",
-        help="the controller's state dir (trail: DIR/audit.db) or a demo's (DIR/controller/audit.db)",
+        help="the controller's state dir (trail: DIR/audit.db) or a demo's (DIR/controller/audit.db); "
+        "or give --db instead",
+    )
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="the trail in PostgreSQL instead: postgresql://user@host:port/dbname, as `rrm controller --audit-db` "
+        "writes it (password from PGPASSWORD or the libpq passfile, never in the URL); keys and archives are then "
+        "--public-key, --hmac-key and --archive-dir",
     )
 
 
@@ -138,7 +151,8 @@ def _add_archive_dir(parser: argparse.ArgumentParser) -> None:
         "--archive-dir",
         type=Path,
         metavar="DIR",
-        help="where the archive files are (default: archive/ beside audit.db)",
+        help="where the archive files are (default: archive/ beside audit.db; with --db, required once there are "
+        "archives)",
     )
 
 
@@ -147,7 +161,7 @@ def _add_keys(parser: argparse.ArgumentParser, beside: str) -> None:
         "--public-key",
         type=Path,
         metavar="FILE",
-        help=f"the Ed25519 public key (default: audit-signing.pub beside {beside})",
+        help=f"the Ed25519 public key (default: audit-signing.pub beside {beside}; required with --db)",
     )
     parser.add_argument(
         "--hmac-key",
@@ -157,39 +171,22 @@ def _add_keys(parser: argparse.ArgumentParser, beside: str) -> None:
     )
 
 
-def controller_dir(state_dir: Path) -> Path:
-    """Where the trail and its keys are for ``--state-dir``; UsageError when there is no trail."""
-    from controller.audit_trail import AUDIT_DB_FILE
-
-    for candidate in (state_dir / CONTROLLER_SUBDIR, state_dir):
-        if (candidate / AUDIT_DB_FILE).is_file():
-            return candidate
-    raise UsageError(f"no audit trail in {state_dir}: {state_dir / CONTROLLER_SUBDIR / AUDIT_DB_FILE} does not exist")
-
-
-def _keys(ns: argparse.Namespace, where: Path) -> tuple[Ed25519PublicKey, bytes | None, Path | None]:
-    """The public key, the HMAC key (when given or beside the trail) and its file."""
-    from controller.audit_keys import HMAC_KEY_FILE, PUBLIC_KEY_FILE, load_hmac_key, load_public_key
-
-    public_key = load_public_key(ns.public_key or where / PUBLIC_KEY_FILE)
-    hmac_path: Path | None = ns.hmac_key or (where / HMAC_KEY_FILE if (where / HMAC_KEY_FILE).is_file() else None)
-    return public_key, load_hmac_key(hmac_path) if hmac_path is not None else None, hmac_path
-
-
 def _verify(ns: argparse.Namespace) -> int:
-    from controller.audit_archive import default_archive_dir, verify_archived_trail
-    from controller.audit_trail import AUDIT_DB_FILE, AuditTrailReader, verify_workers
+    from controller.audit_archive import verify_archived_trail
+    from controller.audit_trail import AuditTrailReader, verify_workers
     from controller.audit_verify import merge_reports
 
     if ns.archive is not None:
         return _verify_archive_file(ns)
-    if ns.state_dir is None:
-        raise UsageError("give --state-dir DIR (the trail and its archives) or --archive FILE (one archive file)")
-    where = controller_dir(ns.state_dir)
-    path = where / AUDIT_DB_FILE
-    public_key, hmac_key, hmac_path = _keys(ns, where)
-    archive_dir: Path = ns.archive_dir or default_archive_dir(path)
-    with AuditTrailReader.open(path) as reader:
+    if ns.state_dir is None and ns.db is None:
+        raise UsageError(
+            "give --state-dir DIR or --db URL (the trail and its archives) or --archive FILE (one archive file)"
+        )
+    location = audit_location(ns.state_dir, ns.db)
+    path = location.name
+    public_key, hmac_key, hmac_path = audit_keys(location, ns.public_key, ns.hmac_key)
+    with AuditTrailReader.open(location.target) as reader:
+        archive_dir = existing_archive_dir(location, ns.archive_dir, reader)
         trail = verify_archived_trail(reader, archive_dir, public_key, hmac_key=hmac_key, workers=verify_workers())
     if trail.fault is not None or trail.live is None or trail.live.first_bad is not None:
         first_bad = trail.fault or (trail.live.first_bad if trail.live is not None else None)
@@ -259,22 +256,23 @@ def _verify_archive_file(ns: argparse.Namespace) -> int:
     from controller.audit_archive import verify_archive_file
     from controller.audit_chain import GENESIS
     from controller.audit_keys import PUBLIC_KEY_FILE
-    from controller.audit_trail import AUDIT_DB_FILE, AuditTrailReader
+    from controller.audit_trail import AuditTrailReader
 
     path: Path = ns.archive
     if not path.is_file():
         raise UsageError(f"{path}: no such archive file")
     listed = None
-    if ns.state_dir is not None:
-        where = controller_dir(ns.state_dir)
-        with AuditTrailReader.open(where / AUDIT_DB_FILE) as reader:
+    location = None
+    if ns.state_dir is not None or ns.db is not None:
+        location = audit_location(ns.state_dir, ns.db)
+        with AuditTrailReader.open(location.target) as reader:
             listed = next((s for s in reader.archived_segments() if s.file_name == path.name), None)
         if listed is None:
-            raise UsageError(f"{where / AUDIT_DB_FILE} lists no archive named {path.name}")
-    else:
-        # an auditor's copy: the key beside the file, or beside the archive/ folder (where audit.db is)
-        where = next((d for d in (path.parent, path.parent.parent) if (d / PUBLIC_KEY_FILE).is_file()), path.parent)
-    public_key, hmac_key, hmac_path = _keys(ns, where)
+            raise UsageError(f"{location.name} lists no archive named {path.name}")
+    # the key beside the trail, or (an auditor's copy) beside the file or beside the archive/ folder
+    beside = next((d for d in (path.parent, path.parent.parent) if (d / PUBLIC_KEY_FILE).is_file()), path.parent)
+    where = location.folder if location is not None and location.folder is not None else beside
+    public_key, hmac_key, hmac_path = audit_keys(AuditLocation(path, str(path), where), ns.public_key, ns.hmac_key)
     result = verify_archive_file(path, public_key, hmac_key=hmac_key, listed=listed)
     header, chain = result.header, result.chain
     if result.fault is not None or header is None or chain is None:
@@ -289,7 +287,8 @@ def _verify_archive_file(ns: argparse.Namespace) -> int:
     )
     start = "GENESIS (it starts the trail)" if header.prev_hash == GENESIS else header.prev_hash.hex()
     print(f"starts from prev_hash {start}; ends at record_hash {header.last_record_hash.hex()}")
-    print(f"sha256 {result.sha256}" + (f" (as {ns.state_dir} lists it)" if listed is not None else ""))
+    lister = ns.state_dir if ns.state_dir is not None else location.name if location is not None else None
+    print(f"sha256 {result.sha256}" + (f" (as {lister} lists it)" if listed is not None else ""))
     print(_hmac_line(chain.hmac_checked, chain.hmac_unchecked, hmac_path))
     return 0
 
@@ -301,22 +300,21 @@ def _in_file(fault: ArchiveFault | None) -> str:
 
 
 def _archive(ns: argparse.Namespace) -> int:
-    from controller.audit_archive import DAY_MS, ArchiveRefused, archive_older_than, default_archive_dir
-    from controller.audit_trail import AUDIT_DB_FILE
+    from controller.audit_archive import DAY_MS, ArchiveRefused, archive_older_than
 
     if ns.older_than < 0:
         raise UsageError(f"--older-than must not be negative, got {ns.older_than}")
-    where = controller_dir(ns.state_dir)
-    path = where / AUDIT_DB_FILE
-    public_key, hmac_key, _ = _keys(ns, where)
-    archive_dir: Path = ns.archive_dir or default_archive_dir(path)
+    location = audit_location(ns.state_dir, ns.db)
+    path = location.name
+    public_key, hmac_key, _ = audit_keys(location, ns.public_key, ns.hmac_key)
+    archive_dir = required_archive_dir(location, ns.archive_dir)
     now_ms = _now_ms()
     cutoff_ms = now_ms - round(ns.older_than * DAY_MS)
     archived = 0
     while True:  # one file per call, each at most MAX_ARCHIVE_RECORDS: the write lock is held briefly
         try:
             segment = archive_older_than(
-                path, archive_dir, public_key, older_than_ms=cutoff_ms, now_ms=now_ms, hmac_key=hmac_key
+                location.target, archive_dir, public_key, older_than_ms=cutoff_ms, now_ms=now_ms, hmac_key=hmac_key
             )
         except ArchiveRefused as exc:
             print(f"audit trail {path}: archive REFUSED: {exc}")
@@ -339,14 +337,15 @@ def _archive(ns: argparse.Namespace) -> int:
 
 
 def _prune(ns: argparse.Namespace) -> int:
-    from controller.audit_archive import DAY_MS, default_archive_dir, prune_archives
-    from controller.audit_trail import AUDIT_DB_FILE, AuditTrailReader
+    from controller.audit_archive import DAY_MS, prune_archives
+    from controller.audit_trail import AuditTrailReader
 
     if ns.retention_days < 1:
         raise UsageError(f"--retention-days must be at least 1, got {ns.retention_days}")
-    path = controller_dir(ns.state_dir) / AUDIT_DB_FILE
-    archive_dir: Path = ns.archive_dir or default_archive_dir(path)
-    pruned = prune_archives(path, archive_dir, now_ms=_now_ms(), retention_days=ns.retention_days)
+    location = audit_location(ns.state_dir, ns.db)
+    path = location.name
+    archive_dir = required_archive_dir(location, ns.archive_dir)
+    pruned = prune_archives(location.target, archive_dir, now_ms=_now_ms(), retention_days=ns.retention_days)
     for segment in pruned:
         print(
             f"pruned {archive_dir / segment.file_name} (records {segment.first_seq}-{segment.last_seq}, newest "
@@ -355,7 +354,7 @@ def _prune(ns: argparse.Namespace) -> int:
     if pruned:
         print(f"the kept chain now starts at seq {pruned[-1].last_seq + 1}")
         return 0
-    with AuditTrailReader.open(path) as reader:
+    with AuditTrailReader.open(location.target) as reader:
         kept = [s for s in reader.archived_segments() if not s.pruned]
     if not kept:
         print(f"nothing to prune: {path} lists no archive files")
@@ -377,7 +376,8 @@ def _hmac_line(checked: int, unchecked: int, key_path: Path | None) -> str:
 
 
 def _query(ns: argparse.Namespace) -> int:
-    from controller.audit_trail import AUDIT_DB_FILE, AuditQuery, AuditTrailReader
+    from controller.audit_reader import describe_entry
+    from controller.audit_trail import AuditQuery, AuditTrailReader
 
     if ns.limit is not None and ns.limit < 1:
         raise UsageError(f"--limit must be positive, got {ns.limit}")
@@ -391,10 +391,10 @@ def _query(ns: argparse.Namespace) -> int:
         limit=ns.limit,
     )
     count = 0
-    with AuditTrailReader.open(controller_dir(ns.state_dir) / AUDIT_DB_FILE) as reader:
+    with AuditTrailReader.open(audit_location(ns.state_dir, ns.db).target) as reader:
         try:
             for entry in reader.iter_query(query):
-                print(_describe(entry))
+                print(describe_entry(entry))
                 count += 1
         except BrokenPipeError:
             return _reader_went_away()
@@ -404,9 +404,9 @@ def _query(ns: argparse.Namespace) -> int:
 
 
 def _export(ns: argparse.Namespace) -> int:
-    from controller.audit_trail import AUDIT_DB_FILE, AuditTrailReader
+    from controller.audit_trail import AuditTrailReader
 
-    with AuditTrailReader.open(controller_dir(ns.state_dir) / AUDIT_DB_FILE) as reader:
+    with AuditTrailReader.open(audit_location(ns.state_dir, ns.db).target) as reader:
         if ns.output is None:
             try:
                 reader.export(ns.format, sys.stdout)
@@ -453,33 +453,3 @@ def _now_ms() -> int:
 
 def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _describe(entry: AuditEntry) -> str:
-    """One readable line: seq, time, type and reason code, where, who, the outcome, what changed, why."""
-    parts = [f"#{entry.seq}", _iso(entry.timestamp_ms), entry.record_type, entry.reason_code]
-    for label, value in (
-        ("ap", entry.ap_id),
-        ("radio", entry.radio_id),
-        ("change", entry.change_id),
-        ("by", entry.actor),
-        ("approved-by", entry.approver),
-        ("outcome", entry.outcome),
-    ):
-        if value:
-            parts.append(f"{label}={value}")
-    if (changed := _changes(entry.before, entry.after)) is not None:
-        parts.append(changed)
-    line = "  ".join(parts)
-    return f"{line}  - {entry.reason}" if entry.reason else line
-
-
-def _changes(before: Mapping[str, object] | None, after: Mapping[str, object] | None) -> str | None:
-    """``channel 52->36, width_mhz 80->40``: the parameters that differ, or None."""
-    if before is None and after is None:
-        return None
-    before, after = before or {}, after or {}
-    keys = [k for k in sorted({*before, *after}) if before.get(k) != after.get(k)]
-    if not keys:
-        return "no config change"
-    return ", ".join(f"{k} {before.get(k, '-')}->{after.get(k, '-')}" for k in keys)

@@ -56,6 +56,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--commit-every", type=int, default=1000, help="appends per group commit (default: %(default)s, as the trail)"
     )
     audit.add_argument("--hmac", action="store_true", help="also keep the per-record HMAC")
+    audit.add_argument(
+        "--db", metavar="URL", help="an empty PostgreSQL database (postgresql://...) instead of a SQLite file"
+    )
     _add_json(audit)
     audit.set_defaults(handler=_audit)
 
@@ -121,5 +124,6 @@ def _audit(ns: argparse.Namespace) -> int:
 
     if ns.records < 1 or ns.commit_every < 1:
         raise UsageError("--records and --commit-every must be positive")
-    _emit(run_audit_bench(AuditBenchOptions(records=ns.records, commit_every=ns.commit_every, hmac=ns.hmac)), ns.json)
+    options = AuditBenchOptions(records=ns.records, commit_every=ns.commit_every, hmac=ns.hmac, db=ns.db)
+    _emit(run_audit_bench(options), ns.json)
     return 0

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rrm.cli.errors import UsageError
 from rrm.cli.tls_options import add_tls_options, resolve_tls
 from rrm.tls_files import CertKind
 
@@ -34,25 +35,37 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="safe zones, pins, limits, rollback triggers, shadow mode (see `rrm site-policy example`); "
         "re-read when it changes, keeping the last good one on error",
     )
+    p.add_argument(
+        "--audit-db",
+        metavar="URL",
+        help="keep the signed audit trail in PostgreSQL: postgresql://user@host:port/dbname, an existing database "
+        "(the password from PGPASSWORD or the libpq passfile, never in the URL); default: audit.db in --state-dir. "
+        "The audit keys stay files in --state-dir; read it with `rrm audit verify --db URL --public-key FILE`",
+    )
     add_tls_options(p)
     p.set_defaults(handler=_run)
 
 
 def _run(ns: argparse.Namespace) -> int:
     from controller.app import ControllerSettings
+    from controller.audit_store import is_database_url
 
+    if ns.audit_db is not None and not is_database_url(ns.audit_db):
+        raise UsageError(f"--audit-db takes a postgresql://user@host:port/dbname URL, not {ns.audit_db!r}")
     settings = ControllerSettings(
         state_dir=ns.state_dir,
         listen=ns.listen,
         tls=resolve_tls(ns, CertKind.CONTROLLER, ns.name),
         controller_id=ns.name,
         site_policy=ns.site_policy,
+        audit_db=ns.audit_db,
     )
     return asyncio.run(_serve(settings, ns.status_every))
 
 
 async def _serve(settings: ControllerSettings, status_every: float) -> int:
     from controller.app import ControllerApp
+    from controller.audit_store import target_name
     from rrm.clock import WallClock
 
     app = ControllerApp(settings, WallClock())
@@ -60,9 +73,15 @@ async def _serve(settings: ControllerSettings, status_every: float) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    port = await app.start()
+    try:
+        port = await app.start()
+    except BaseException:  # e.g. the audit database is unreachable: stop what did start (the ingest writer)
+        await app.stop(grace_s=0)
+        raise
+    trail = f"; audit trail in {target_name(settings.audit_db)}" if settings.audit_db else ""
     print(
-        f"controller {settings.controller_id} serving agents on port {port}; state in {settings.state_dir}", flush=True
+        f"controller {settings.controller_id} serving agents on port {port}; state in {settings.state_dir}{trail}",
+        flush=True,
     )
     waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(app.failed.wait())]
     try:

@@ -335,3 +335,24 @@ def test_verify_needs_a_state_dir_or_an_archive_and_query_help_points_to_the_arc
         with pytest.raises(SystemExit):
             main(["audit", command, "--help"])
         assert "archive files" in capsys.readouterr().out
+
+
+def test_every_audit_command_takes_a_state_dir_or_a_postgresql_url_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--help names --db URL; giving both, or a --db that is not a URL, is one line and exit 2."""
+    make_trail(tmp_path)
+    for command in ("verify", "query", "export", "archive", "prune"):
+        with pytest.raises(SystemExit):
+            main(["audit", command, "--help"])
+        assert "postgresql://user@host:port/dbname" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["controller", "--help"])
+    assert "--audit-db URL" in capsys.readouterr().out
+    url = "postgresql://rrm@127.0.0.1:1/audit"
+    code, _, err = run(capsys, "audit", "query", "--state-dir", str(tmp_path), "--db", url)
+    assert code == 2 and err.count("\n") == 1 and "give --state-dir DIR or --db URL, not both" in err
+    code, _, err = run(
+        capsys, "audit", "export", "--db", str(tmp_path / "controller" / AUDIT_DB_FILE), "--format", "csv"
+    )
+    assert code == 2 and "--db takes a postgresql://user@host:port/dbname URL" in err

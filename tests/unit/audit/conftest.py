@@ -18,3 +18,9 @@ def clock() -> VirtualClock:
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return tmp_path / "controller" / "audit.db"
+
+
+@pytest.fixture
+def archive_dir(db: Path) -> Path:
+    """archive/ beside audit.db (the PostgreSQL run of these cases gives a tmp folder)."""
+    return db.parent / "archive"

@@ -1,9 +1,15 @@
-"""Shared helpers of the audit trail tests: drafts, a trail on a real file, tampering by SQL."""
+"""Shared helpers of the audit trail tests: drafts, a trail in a real database, tampering by SQL.
+
+A trail is a SQLite file (a Path) or, in tests/integration/test_audit_postgres.py, which runs the
+same cases, a PostgreSQL database (a URL). Tampering goes through the database's own driver
+(sqlite3 or psycopg), as someone with write access would, not through the audit code.
+"""
 
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
+from collections.abc import Sequence
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -13,6 +19,7 @@ from controller.audit_chain import (
     AuditEntry,
     seal_draft,
 )
+from controller.audit_store import AuditTarget, is_database_url
 from controller.audit_trail import AuditTrail, AuditTrailReader
 from controller.audit_verify import Problem, VerifyReport
 from rrm.clock import VirtualClock
@@ -20,6 +27,10 @@ from rrm.clock import VirtualClock
 EPOCH = 1_767_225_600.0
 KEY = Ed25519PrivateKey.generate()
 HMAC_KEY = bytes(range(32))
+
+Target = AuditTarget
+"""A trail: a SQLite file, or a postgresql:// URL."""
+Statement = tuple[str, tuple[object, ...]]
 
 
 def draft(i: int, **fields: object) -> AuditDraft:
@@ -46,25 +57,33 @@ def draft(i: int, **fields: object) -> AuditDraft:
     return AuditDraft(**base)  # type: ignore[arg-type]
 
 
-def open_trail(path: Path, clock: VirtualClock, **options: object) -> AuditTrail:
+def open_trail(path: Target, clock: VirtualClock, **options: object) -> AuditTrail:
     settings: dict[str, object] = {"checkpoint_every": 10, "checkpoint_interval_s": 3600.0, **options}
     return AuditTrail.open(path, KEY, clock=clock, **settings)  # type: ignore[arg-type]
 
 
-def write(path: Path, clock: VirtualClock, count: int, **options: object) -> list[AuditEntry]:
+def write(path: Target, clock: VirtualClock, count: int, **options: object) -> list[AuditEntry]:
     """``count`` records, checkpoints every 10 and at close."""
     with open_trail(path, clock, **options) as trail:
         return [trail.append(draft(i)) for i in range(1, count + 1)]
 
 
 def verify(
-    path: Path, *, key: Ed25519PrivateKey = KEY, hmac_key: bytes | None = None, workers: int = 1
+    path: Target, *, key: Ed25519PrivateKey = KEY, hmac_key: bytes | None = None, workers: int = 1
 ) -> VerifyReport:
     with AuditTrailReader.open(path) as reader:
         return reader.verify(key.public_key(), hmac_key=hmac_key, workers=workers)
 
 
-def tamper(path: Path, *statements: tuple[str, tuple[object, ...]]) -> None:
+def tamper(path: Target, *statements: Statement) -> None:
+    """Run SQL statements (``?`` placeholders) on the trail's database in one transaction, with its own driver."""
+    if is_database_url(path):
+        import psycopg
+
+        with psycopg.connect(str(path)) as pg:  # one transaction, committed at the end of the block
+            for sql, params in statements:
+                pg.execute(sql.replace("?", "%s").encode(), params)
+        return
     conn = sqlite3.connect(path)
     with conn:
         for sql, params in statements:
@@ -72,15 +91,27 @@ def tamper(path: Path, *statements: tuple[str, tuple[object, ...]]) -> None:
     conn.close()
 
 
-def stored(path: Path, seq: int) -> tuple[object, ...]:
+def rows(path: Target, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+    """What a SELECT (``?`` placeholders) returns, read with the database's own driver."""
+    if is_database_url(path):
+        import psycopg
+
+        with psycopg.connect(str(path), autocommit=True) as pg:
+            return pg.execute(sql.replace("?", "%s").encode(), params).fetchall()
     conn = sqlite3.connect(path)
-    row = conn.execute(f"SELECT {', '.join(RECORD_COLUMNS)} FROM audit_records WHERE seq = ?", (seq,)).fetchone()
-    conn.close()
-    assert row is not None
-    return tuple(row)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
 
 
-def renumber(path: Path, *, above: int, by: int) -> tuple[str, tuple[object, ...]]:
+def stored(path: Target, seq: int) -> tuple[object, ...]:
+    found = rows(path, f"SELECT {', '.join(RECORD_COLUMNS)} FROM audit_records WHERE seq = ?", (seq,))
+    assert found, f"no record seq {seq}"
+    return tuple(found[0])
+
+
+def renumber(path: Target, *, above: int, by: int) -> Statement:
     """Shift the seq of every record above ``above`` (through negative values: no key collides)."""
     return (f"UPDATE audit_records SET seq = -(seq + {by}) WHERE seq > ?", (above,))
 
@@ -88,7 +119,7 @@ def renumber(path: Path, *, above: int, by: int) -> tuple[str, tuple[object, ...
 UNNEGATE = ("UPDATE audit_records SET seq = -seq WHERE seq < 0", ())
 
 
-def forged_row(path: Path, after_seq: int, seq: int, record_id: str = "f" * 32) -> tuple[object, ...]:
+def forged_row(path: Target, after_seq: int, seq: int, record_id: str = "f" * 32) -> tuple[object, ...]:
     """A well-formed record chained after the stored record ``after_seq``: what a forger can compute."""
     prev = bytes.fromhex(str(stored(path, after_seq)[RECORD_COLUMNS.index("record_hash")]))
     _, row = seal_draft(draft(999, outcome="FORGED"), seq=seq, record_id=record_id, prev_hash=prev)

@@ -25,8 +25,10 @@ from rrm.clock import VirtualClock
 from tests.unit.audit.support import (
     EPOCH,
     KEY,
+    Target,
     draft,
     open_trail,
+    rows,
     tamper,
     verify,
     write,
@@ -38,7 +40,7 @@ pytestmark = pytest.mark.unit
 # ----------------------------------------------------------------------------- writing
 
 
-def test_reopening_resumes_the_chain_and_signs_each_session(db: Path, clock: VirtualClock) -> None:
+def test_reopening_resumes_the_chain_and_signs_each_session(db: Target, clock: VirtualClock) -> None:
     """Seq and the head continue across restarts; every close signs a checkpoint."""
     first = write(db, clock, 4)
     with open_trail(db, clock) as trail:
@@ -51,7 +53,7 @@ def test_reopening_resumes_the_chain_and_signs_each_session(db: Path, clock: Vir
     assert [cp.seq for cp in AuditTrailReader.open(db).checkpoints()] == [4, 5]
 
 
-def test_close_signs_a_final_checkpoint_once(db: Path, clock: VirtualClock) -> None:
+def test_close_signs_a_final_checkpoint_once(db: Target, clock: VirtualClock) -> None:
     """A head already signed is not signed again; closing twice is harmless."""
     trail = open_trail(db, clock, checkpoint_every=1000)
     trail.append(draft(1))
@@ -64,7 +66,7 @@ def test_close_signs_a_final_checkpoint_once(db: Path, clock: VirtualClock) -> N
         trail.append(draft(2))
 
 
-def test_checkpoints_are_signed_every_n_records_and_every_interval(db: Path, clock: VirtualClock) -> None:
+def test_checkpoints_are_signed_every_n_records_and_every_interval(db: Target, clock: VirtualClock) -> None:
     """On the trail's clock: 3 records, nothing due; 10 s later the next flush signs them."""
     trail = open_trail(db, clock, checkpoint_every=1000, checkpoint_interval_s=10.0)
     for i in range(3):
@@ -81,17 +83,13 @@ def test_checkpoints_are_signed_every_n_records_and_every_interval(db: Path, clo
 
 
 def test_group_commit_makes_records_visible_every_commit_every_appends_and_on_flush(
-    db: Path, clock: VirtualClock
+    db: Target, clock: VirtualClock
 ) -> None:
     """Another connection sees nothing until 4 appends (commit_every) or a flush."""
     trail = open_trail(db, clock, checkpoint_every=1000, commit_every=4)
 
     def visible() -> int:
-        conn = sqlite3.connect(db)
-        try:
-            return int(conn.execute("SELECT COUNT(*) FROM audit_records").fetchone()[0])
-        finally:
-            conn.close()
+        return int(rows(db, "SELECT COUNT(*) FROM audit_records")[0][0])
 
     for i in range(3):
         trail.append(draft(i + 1))
@@ -104,7 +102,7 @@ def test_group_commit_makes_records_visible_every_commit_every_appends_and_on_fl
     trail.close()
 
 
-async def test_flush_periodically_commits_a_quiet_trail_on_its_clock(db: Path, clock: VirtualClock) -> None:
+async def test_flush_periodically_commits_a_quiet_trail_on_its_clock(db: Target, clock: VirtualClock) -> None:
     """The owner's flush task: a record appended between ticks is committed at the next one."""
     import asyncio
 
@@ -120,7 +118,9 @@ async def test_flush_periodically_commits_a_quiet_trail_on_its_clock(db: Path, c
     trail.close()
 
 
-def test_a_crash_leaves_unsigned_records_that_the_next_session_checks_and_signs(db: Path, clock: VirtualClock) -> None:
+def test_a_crash_leaves_unsigned_records_that_the_next_session_checks_and_signs(
+    db: Target, clock: VirtualClock
+) -> None:
     """Committed but never checkpointed (no close): reopening verifies them, then signs them."""
     trail = open_trail(db, clock, checkpoint_every=1000)
     for i in range(5):
@@ -133,7 +133,7 @@ def test_a_crash_leaves_unsigned_records_that_the_next_session_checks_and_signs(
 
 
 def test_reopening_refuses_to_sign_over_a_tail_changed_while_the_controller_was_down(
-    db: Path, clock: VirtualClock
+    db: Target, clock: VirtualClock
 ) -> None:
     """An edit after the last checkpoint stops the trail from opening, naming the record."""
     trail = open_trail(db, clock, checkpoint_every=1000)
@@ -145,7 +145,7 @@ def test_reopening_refuses_to_sign_over_a_tail_changed_while_the_controller_was_
         open_trail(db, clock)
 
 
-def test_reopening_refuses_a_truncated_signed_head(db: Path, clock: VirtualClock) -> None:
+def test_reopening_refuses_a_truncated_signed_head(db: Target, clock: VirtualClock) -> None:
     """The last checkpoint's record must still be there."""
     write(db, clock, 12)
     tamper(db, ("DELETE FROM audit_records WHERE seq = 12", ()))
@@ -168,7 +168,7 @@ def test_reopening_refuses_a_truncated_signed_head(db: Path, clock: VirtualClock
     ],
 )
 def test_a_draft_holding_a_mac_address_is_refused_naming_the_field(
-    db: Path, clock: VirtualClock, fields: dict[str, object], field_name: str
+    db: Target, clock: VirtualClock, fields: dict[str, object], field_name: str
 ) -> None:
     """Privacy invariant 7: identifiers reach the audit as keyed hashes, never raw; nothing is written."""
     with open_trail(db, clock) as trail:
@@ -213,6 +213,8 @@ def test_keyed_hashes_times_and_uuids_are_not_mistaken_for_macs() -> None:
         ({"predicted_effect": {"gain": float("inf")}}, "predicted_effect"),
         ({"before": [52]}, "before"),
         ({"ap_id": "ap-1", "radio_id": "ap-2/5g"}, "radio_id"),
+        ({"reason": "a\x00b"}, "reason"),  # PostgreSQL text cannot hold NUL: refused on both backends
+        ({"actor": "x\udc80"}, "actor"),  # a lone surrogate is not UTF-8 text
     ],
 )
 def test_a_malformed_draft_is_refused_naming_the_field(fields: dict[str, object], field_name: str) -> None:
@@ -225,7 +227,7 @@ def test_a_malformed_draft_is_refused_naming_the_field(fields: dict[str, object]
 # ----------------------------------------------------------------------------- reading
 
 
-def test_queries_filter_by_ap_radio_type_change_and_time(db: Path, clock: VirtualClock) -> None:
+def test_queries_filter_by_ap_radio_type_change_and_time(db: Target, clock: VirtualClock) -> None:
     """Every filter, alone and together, in seq order; a radio query also finds records with no AP."""
     write(db, clock, 12)
     with open_trail(db, clock) as trail:
@@ -254,7 +256,7 @@ def test_the_radio_query_uses_the_ap_index(db: Path, clock: VirtualClock) -> Non
     assert "audit_records_by_ap" in plan
 
 
-def test_a_jsonl_export_lets_an_auditor_recompute_every_hash(db: Path, clock: VirtualClock, tmp_path: Path) -> None:
+def test_a_jsonl_export_lets_an_auditor_recompute_every_hash(db: Target, clock: VirtualClock, tmp_path: Path) -> None:
     """Each line holds every field; the documented canonical form rebuilds the chain from the lines."""
     entries = write(db, clock, 6)
     out = tmp_path / "audit.jsonl"
@@ -272,7 +274,7 @@ def test_a_jsonl_export_lets_an_auditor_recompute_every_hash(db: Path, clock: Vi
         assert record["record_hash"] == prev.hex() == entry.record_hash.hex()
 
 
-def test_a_csv_export_has_the_stored_columns(db: Path, clock: VirtualClock, tmp_path: Path) -> None:
+def test_a_csv_export_has_the_stored_columns(db: Target, clock: VirtualClock, tmp_path: Path) -> None:
     """A header of the column names, then one row per record."""
     write(db, clock, 4)
     out = tmp_path / "audit.csv"
@@ -311,17 +313,13 @@ def test_a_checkpoint_signs_seq_head_and_time_only_for_its_key() -> None:
     assert Checkpoint.from_row(checkpoint.to_row()) == checkpoint
 
 
-def test_the_verifier_takes_rows_in_batches_of_any_size(db: Path, clock: VirtualClock) -> None:
+def test_the_verifier_takes_rows_in_batches_of_any_size(db: Target, clock: VirtualClock) -> None:
     """Feeding one row at a time or all at once gives the same report."""
     write(db, clock, 12)
-    conn = sqlite3.connect(db)
-    rows = conn.execute(f"SELECT {', '.join(RECORD_COLUMNS)} FROM audit_records ORDER BY seq").fetchall()
-    checkpoints = conn.execute(
-        "SELECT seq, head_hash, signed_at_ms, signature, key_id FROM audit_checkpoints"
-    ).fetchall()
-    conn.close()
+    records = rows(db, f"SELECT {', '.join(RECORD_COLUMNS)} FROM audit_records ORDER BY seq")
+    checkpoints = rows(db, "SELECT seq, head_hash, signed_at_ms, signature, key_id FROM audit_checkpoints")
     one, many = ChainVerifier(KEY.public_key(), checkpoints), ChainVerifier(KEY.public_key(), checkpoints)
-    for row in rows:
+    for row in records:
         assert one.feed([row])
-    assert many.feed(rows)
+    assert many.feed(records)
     assert one.finish() == many.finish() == verify(db)
