@@ -21,8 +21,10 @@ from pathlib import Path
 import grpc
 
 from controller.approvals import ApprovalQueue
+from controller.audit_archive_file import ARCHIVE_SUBDIR
 from controller.audit_chain import AuditDraft, AuditRefused
 from controller.audit_keys import load_or_create_signing_key
+from controller.audit_retention import ArchiveError, ArchiveRefused, AuditRetention
 from controller.audit_trail import AUDIT_DB_FILE, AuditTrail, AuditTrailError
 from controller.change_ledger import ChangeLedger
 from controller.change_pipeline import ChangePipeline
@@ -70,6 +72,8 @@ class ControllerSettings:
     site_policy: Path | None = None  # the operator's site policy file (site_policy_file.py); built-ins when None
     tick_interval_s: float = 5.0  # approvals, rollback triggers, operator requests, policy reloads
     audit_db: str | None = None  # a postgresql:// URL for the audit trail; None: state_dir/audit.db (SQLite)
+    audit_archive_after_days: float | None = None  # archive signed spans older than this, daily; None: never
+    audit_archive_dir: Path | None = None  # default: state_dir/archive, where `rrm audit` looks
 
 
 @dataclass
@@ -104,6 +108,7 @@ class ControllerApp:
         self._view: NetworkView | None = None
         self._site_reloader = SitePolicyReloader(settings.site_policy) if settings.site_policy else None
         self._ticker: asyncio.Task[None] | None = None
+        self.retention: AuditRetention | None = None
 
     async def start(self) -> int:
         """Open the stores and serve; returns the bound port."""
@@ -142,7 +147,15 @@ class ControllerApp:
         """The signed audit trail and the one path for changes (change_pipeline.py)."""
         state = self.settings.state_dir
         trail = self.settings.audit_db or state / AUDIT_DB_FILE  # the keys stay files in state_dir either way
-        self.audit = AuditTrail.open(trail, load_or_create_signing_key(state), clock=self.clock)
+        signing_key = load_or_create_signing_key(state)
+        self.audit = AuditTrail.open(trail, signing_key, clock=self.clock)
+        if self.settings.audit_archive_after_days is not None:
+            self.retention = AuditRetention(
+                target=trail,
+                archive_dir=self.settings.audit_archive_dir or state / ARCHIVE_SUBDIR,
+                public_key=signing_key.public_key(),
+                archive_after_days=self.settings.audit_archive_after_days,
+            )
         self._view = NetworkView(open_ingest_database(state / "ingest.db"), self.registry)
         reloader = self._site_reloader
         self.pipeline = ChangePipeline(
@@ -217,6 +230,20 @@ class ControllerApp:
                     return
                 except (sqlite3.Error, AuditRefused) as exc:
                     log.error("controller tick failed: %s", exc)
+            if self.retention is not None and self.retention.due(self.clock.now()):
+                await self._archive_audit()
+
+    async def _archive_audit(self) -> None:
+        """The daily archive run, off the event loop; a refusal is loud but does not stop the controller."""
+        assert self.retention is not None
+        if self.audit is not None:
+            self.audit.flush()
+        try:
+            await asyncio.to_thread(self.retention.run, self.clock.now())
+        except ArchiveRefused as exc:
+            log.error("audit archive REFUSED, the trail needs an operator (rrm audit verify): %s", exc)
+        except ArchiveError as exc:
+            log.error("audit archive failed, will try again tomorrow: %s", exc)
 
     def site_policy(self) -> SitePolicy:
         """The site policy in force (the last good one read from --site-policy, else the built-ins)."""

@@ -42,6 +42,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "(the password from PGPASSWORD or the libpq passfile, never in the URL); default: audit.db in --state-dir. "
         "The audit keys stay files in --state-dir; read it with `rrm audit verify --db URL --public-key FILE`",
     )
+    p.add_argument(
+        "--audit-archive-after",
+        type=float,
+        metavar="DAYS",
+        help="once a day, move signed audit spans older than DAYS to archive files (as `rrm audit archive`); "
+        "default: never, an operator or cron archives",
+    )
+    p.add_argument(
+        "--audit-archive-dir",
+        type=Path,
+        metavar="DIR",
+        help="their folder (default: STATE_DIR/archive, where `rrm audit` looks)",
+    )
     add_tls_options(p)
     p.set_defaults(handler=_run)
 
@@ -52,6 +65,10 @@ def _run(ns: argparse.Namespace) -> int:
 
     if ns.audit_db is not None and not is_database_url(ns.audit_db):
         raise UsageError(f"--audit-db takes a postgresql://user@host:port/dbname URL, not {ns.audit_db!r}")
+    if ns.audit_archive_after is not None and ns.audit_archive_after < 0:
+        raise UsageError(f"--audit-archive-after must not be negative, not {ns.audit_archive_after:g}")
+    if ns.audit_archive_dir is not None and ns.audit_archive_after is None:
+        raise UsageError("--audit-archive-dir needs --audit-archive-after DAYS")
     settings = ControllerSettings(
         state_dir=ns.state_dir,
         listen=ns.listen,
@@ -59,6 +76,8 @@ def _run(ns: argparse.Namespace) -> int:
         controller_id=ns.name,
         site_policy=ns.site_policy,
         audit_db=ns.audit_db,
+        audit_archive_after_days=ns.audit_archive_after,
+        audit_archive_dir=ns.audit_archive_dir,
     )
     return asyncio.run(_serve(settings, ns.status_every))
 
