@@ -84,6 +84,11 @@ class Proposal:
     trust_radius: int
     observations: int
     candidates_scored: int
+    gain_std: float = 0.0  # the gain's standard deviation (covariance with the current config included)
+
+    def optimistic_gain(self, beta: float = 2.0) -> float:
+        """``predicted_gain + beta * gain_std``: what an exploratory change could plausibly gain."""
+        return self.predicted_gain + beta * self.gain_std
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +281,7 @@ class FastLoopOptimizer:
             trust_radius=state.radius,
             observations=len(self._window),
             candidates_scored=int(rows.size),
+            gain_std=choice.gain_std,
         )
 
     def _may_explore(self, now_s: float) -> bool:

@@ -17,7 +17,7 @@ PROGRESS_AFTER_S = 5.0  # stay quiet on stderr unless the run takes longer than 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("eval", help="evaluations in the simulator that print JSON figures")
-    eval_sub = p.add_subparsers(dest="eval_command", required=True, metavar="{dfs,radar-detector}")
+    eval_sub = p.add_subparsers(dest="eval_command", required=True, metavar="{dfs,radar-detector,fast-loop}")
 
     dfs = eval_sub.add_parser(
         "dfs",
@@ -42,6 +42,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from rrm.cli.radar_trace_commands import add_eval_parser
 
     add_eval_parser(eval_sub)
+
+    from rrm.cli.fast_loop_eval_command import add_eval_parser as add_fast_loop_eval_parser
+
+    add_fast_loop_eval_parser(eval_sub)
 
 
 def _dfs(ns: argparse.Namespace) -> int:
