@@ -148,7 +148,12 @@ class ControllerLink:
 
     async def _handshake(self, call: grpc.aio.StreamStreamCall) -> None:
         hello = await self._hello()
-        await call.write(pb.AgentMessage(hello=hello).SerializeToString())
+        try:
+            await call.write(pb.AgentMessage(hello=hello).SerializeToString())
+        except asyncio.InvalidStateError:
+            # The call failed while the Hello was being built (connection refused, controller gone):
+            # this attempt is over, not the link.
+            raise LinkError(f"{(await call.code()).name}: {await call.details()}") from None
         first = await asyncio.wait_for(call.read(), timeout=self.settings.welcome_timeout_s)
         if first is grpc.aio.EOF:
             raise LinkError("the controller closed the stream before its Welcome")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -87,3 +88,41 @@ async def test_an_abort_during_writes_is_reported_and_the_link_reconnects(
         await link.stop()
         await asyncio.wait_for(task, 5)
     assert controller.streams >= 4
+
+
+async def test_a_call_that_fails_while_the_hello_is_built_does_not_end_the_link(tmp_path: Path) -> None:
+    """Nothing listens: the call fails while the agent reads its radios for the Hello; it must retry.
+
+    Found by the HIL partition test: writing the Hello onto a call gRPC had already finished raised
+    asyncio.InvalidStateError, which escaped the reconnect loop and ended the link for good.
+    """
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    outbox = Outbox(open_database(tmp_path / "agent.db"))
+    hellos = 0
+
+    async def slow_hello() -> pb.Hello:
+        nonlocal hellos
+        hellos += 1
+        await asyncio.sleep(0.3)  # reading the radios takes a while; the call fails meanwhile
+        return pb.Hello(agent_id="ap-1", protocol_version=1, regulatory_domain="FCC")
+
+    async def no_commands(msg: pb.ControllerMessage) -> None:
+        raise AssertionError(f"no command expected, got {msg}")
+
+    link = ControllerLink(
+        LinkSettings(target=f"127.0.0.1:{port}", credentials=None),
+        outbox,
+        slow_hello,
+        no_commands,
+        backoff=ExponentialBackoff(base_s=0.01, cap_s=0.05, rng=random.Random(3)),
+    )
+    task = asyncio.create_task(link.run())
+    try:
+        await eventually(lambda: hellos >= 3 or task.done(), "three connection attempts")
+        assert not task.done(), f"the link ended: {task.exception() if not task.cancelled() else 'cancelled'}"
+        assert link.last_error, "the failed attempts are described"
+    finally:
+        await link.stop()
+        await asyncio.wait_for(task, 5)
