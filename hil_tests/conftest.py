@@ -23,6 +23,7 @@ from hil_tests.rig.guest import Guest, RigSession
 from hil_tests.rig.guest_build import GuestBuildError, build_guest
 from hil_tests.rig.hwsim_ap import HwsimBench, short_cac
 from hil_tests.rig.regulatory import Regulatory
+from hil_tests.rig.rrm_stack import HostController
 from hil_tests.rig.target import TargetSpec, TargetUnavailable, check_lab_target, parse_target
 
 _TARGET = pytest.StashKey[TargetSpec]()
@@ -122,6 +123,19 @@ def _check_and_reset_radios(request: pytest.FixtureRequest) -> Iterator[None]:
         bench.stop_all()
     if problems:
         pytest.fail("rig invariants broken after the test: " + "; ".join(problems))
+
+
+@pytest.fixture
+def controller(guest: Guest, tmp_path: Path) -> Iterator[HostController]:
+    """`rrm controller` on the host, its state in the test's tmp_path, reachable from the guest by the relay."""
+    started = HostController(tmp_path / "controller")
+    guest.enable_network()
+    started.reachable_from(guest)
+    try:
+        yield started
+    finally:
+        guest.partition()  # nothing left listening behind the relay
+        started.stop()
 
 
 @pytest.fixture

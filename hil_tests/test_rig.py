@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -10,7 +11,7 @@ import pytest
 
 from hil_tests.rig.air_capture import read_pcap, summarise
 from hil_tests.rig.figures import Figures
-from hil_tests.rig.guest import Guest, GuestTimeout, RigSession
+from hil_tests.rig.guest import Guest, GuestError, GuestTimeout, RigSession
 from hil_tests.rig.hwsim_ap import HwsimBench
 from hil_tests.rig.short_cac_crda import TEST_MODE_LABEL
 
@@ -105,3 +106,62 @@ def test_guest_reaches_host_through_relay(guest: Guest) -> None:
         server.close()
     assert len(peers) == 2, f"host connections seen: {peers}"
     assert peers[0] != peers[1], f"both guest connections shared one host connection: {peers}"
+
+
+_HOLD_OPEN = (
+    "import socket,sys,time\n"
+    "c=socket.create_connection((sys.argv[1],int(sys.argv[2])),timeout=20)\n"
+    "c.sendall(b'hold');assert c.recv(4)==b'hold';t=time.monotonic()\n"
+    "while c.recv(64):pass\n"
+    "print('eof',time.monotonic()-t)\n"
+)
+
+
+def test_partition_cuts_the_relay_until_it_heals(guest: Guest, figures: Figures) -> None:
+    """`partition` closes an open relayed connection and refuses new ones; `forward_to` heals the link.
+
+    Figure partition_cut_ms: the guest's echo to the guest seeing its connection closed (the host's
+    reaction to the echo included).
+    """
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(30.0)
+    opened = threading.Event()
+
+    def echo() -> None:
+        while True:
+            try:
+                conn, _peer = server.accept()
+            except OSError:
+                return
+            conn.settimeout(10.0)
+            with contextlib.suppress(OSError):
+                conn.sendall(conn.recv(1024))
+                opened.set()
+            threading.Thread(target=lambda c=conn: (c.recv(1), c.close()), daemon=True).start()
+
+    threading.Thread(target=echo, daemon=True).start()
+    guest.enable_network()
+    host, port = guest.forward_to("127.0.0.1", server.getsockname()[1])
+    guest.call("write_file", path="/tmp/hold_open.py", data=_HOLD_OPEN)
+    held: list[str] = []
+    holder = threading.Thread(
+        target=lambda: held.append(guest.run(f"python3 -S /tmp/hold_open.py {host} {port}", timeout=30.0).out)
+    )
+    holder.start()
+    try:
+        assert opened.wait(30.0), "the guest's connection never reached the host"
+        guest.partition()
+        holder.join(timeout=40.0)
+        try:  # the relay exits at once: the guest sees a reset (or, racing it, an empty answer)
+            refused = str(guest.call("tcp_exchange", within=20.0, host=host, port=port, data="x", expect_bytes=1))
+        except GuestError as exc:
+            refused = str(exc)
+        guest.forward_to("127.0.0.1", server.getsockname()[1])
+        healed = guest.call("tcp_exchange", within=40.0, host=host, port=port, data="back", expect_bytes=4)
+    finally:
+        server.close()
+    assert held, "the guest's holding connection did not finish"
+    assert held[0].startswith("eof"), f"the open connection was not cut: {held}"
+    figures.set("partition_cut_ms", float(held[0].split()[1]) * 1000)
+    assert "reset" in refused or refused == "{'data': ''}", f"a new connection got through the partition: {refused}"
+    assert healed["data"] == "back", healed

@@ -35,6 +35,7 @@ def test_report_gathers_figures_over_tests() -> None:
         "radar_to_agent_channel_ms": [830.0],
         "channel_move_time_ms": [400.0, 420.0],
         "closing_airtime_ms": [],
+        "detection_to_csa_ms": [],
         "frames_on_nop_channel": 0,
     }
 

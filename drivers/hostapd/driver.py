@@ -4,7 +4,9 @@ Configuration comes from hostapd's STATUS; transmit power and telemetry from nl8
 has it (:mod:`drivers.hostapd.nl80211`), and the capabilities say honestly what is missing otherwise.
 Changes: channel and width by CHAN_SWITCH (a CSA of 5 beacons; the driver waits for AP-CSA-FINISHED,
 then reads STATUS back), tx power by nl80211; OBSS-PD and steering are refused (radio_facts.py).
-The radar fallback list is hostapd's ``chanlist``.
+The radar fallback list is hostapd's ``chanlist``, which hostapd keeps only in memory: the first
+command to succeed after hostapd was lost (perhaps restarted) sets it again, or a restarted AP would
+flee radar at random (seen on the HIL rig: to channel 171 instead of the agent's 36).
 
 Two tasks run while the driver is open: one reads hostapd's events (translated by
 event_translation.py) and, when nothing happens for ``keepalive_s``, PINGs hostapd: a hostapd that
@@ -91,6 +93,7 @@ class HostapdDriver:
         self._wakeup = asyncio.Event()
         self._csa_finished = asyncio.Event()
         self._unreachable = False
+        self._hostapd_lost = False  # a command failed; the next success may be a restarted hostapd
         self._closed = False
         self._last_survey: SurveyEntry | None = None
         self._last_stations: dict[str, StationEntry] = {}
@@ -165,6 +168,10 @@ class HostapdDriver:
         after = await self._read_config("apply") if moves or powers else before
         if moves and (after.channel, after.width_mhz) != (target.channel, target.width_mhz):
             log.warning("%s: hostapd accepted %s but reports %s", radio_id, target, after)
+        if powers and abs(after.tx_power_dbm - target.tx_power_dbm) >= 1.0:
+            log.warning(  # the kernel caps a fixed power at the channel's limit without an error
+                "%s: asked for %g dBm, the kernel holds %g dBm", radio_id, target.tx_power_dbm, after.tx_power_dbm
+            )
         return ApplyResult(radio_id, before, after)
 
     async def steer_client(self, radio_id: str, client_id: str, target_radio_id: str) -> SteeringOutcome:
@@ -185,7 +192,7 @@ class HostapdDriver:
             command = set_chanlist_command(self.info.band, channels, self._region)
         except CommandError as exc:
             raise ChangeRejected(radio_id, "set fallback channels", str(exc)) from None
-        reply = await self._control.request(command)
+        reply = await self._request(command)
         if reply.strip() != "OK":
             raise ChangeRejected(
                 radio_id, "set fallback channels", f"hostapd answered {reply.strip()!r} to {command!r}"
@@ -217,8 +224,37 @@ class HostapdDriver:
 
     # ------------------------------------------------------------------ reading
 
+    async def _request(self, command: str) -> str:
+        """One hostapd command; the first to succeed after hostapd was lost restores the fallback list first."""
+        try:
+            reply = await self._control.request(command)
+        except DriverUnavailable:
+            self._hostapd_lost = True
+            raise
+        if self._hostapd_lost:
+            self._hostapd_lost = False
+            await self._restore_fallback()
+        return reply
+
+    async def _restore_fallback(self) -> None:
+        """hostapd answers again, perhaps a new process that never saw our ``SET chanlist``: send it again."""
+        if self.fallback_channels is None:
+            return
+        command = set_chanlist_command(self.info.band, self.fallback_channels, self._region)
+        try:
+            reply = (await self._control.request(command)).strip()
+        except DriverUnavailable as exc:
+            self._hostapd_lost = True
+            log.warning("%s: radar fallback list not set again: %s", self.radio_id, exc)
+            return
+        if reply != "OK":
+            log.error("%s: hostapd is back but answered %r to %r", self.radio_id, reply, command)
+            return
+        fallback = list(self.fallback_channels)
+        log.info("%s: hostapd answers again; radar fallback list %s set again", self.radio_id, fallback)
+
     async def _read_config(self, operation: str) -> RadioConfig:
-        self._status = parse_status(await self._control.request("STATUS"), self.radio_id)
+        self._status = parse_status(await self._request("STATUS"), self.radio_id)
         tx_power: float | None = None
         if self._nl is not None:
             try:
@@ -266,7 +302,7 @@ class HostapdDriver:
         self._csa_finished.clear()
         self._translator.expect_own_switch(freq)
         try:
-            reply = (await self._control.request(command)).strip()
+            reply = (await self._request(command)).strip()
         except DriverUnavailable:
             self._translator.forget_own_switch()
             raise
@@ -304,7 +340,7 @@ class HostapdDriver:
 
     async def _keepalive(self) -> None:
         try:
-            reply = await self._control.request("PING")
+            reply = await self._request("PING")
         except DriverUnavailable as exc:
             if not self._unreachable:
                 self._unreachable = True

@@ -30,6 +30,7 @@ from drivers.hostapd.nl80211_decode import (
     decode_regulatory,
     decode_station,
     decode_survey,
+    tx_power_mbm,
 )
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,14 @@ class Nl80211Radio:
         return None
 
     async def set_tx_power(self, dbm: float) -> None:
-        """Fix the transmit power (``iw dev X set txpower fixed <mBm>``)."""
-        mbm = round(dbm * 100)
+        """Fix the transmit power (``iw dev X set txpower fixed <mBm>``), in whole dBm rounded down (mac80211's rule).
+
+        The kernel may hold less than asked (the channel's limit); read it back with :meth:`interface`.
+        """
+        try:
+            mbm = tx_power_mbm(dbm)
+        except ValueError as exc:
+            raise Nl80211Error(f"set tx power on {self.ifname}: {exc}") from None
         await self._call(f"set tx power {mbm} mBm", self._iw.set_tx_power(self.ifindex, NL80211_TX_POWER_FIXED, mbm))
 
     async def radar_notices(self) -> AsyncIterator[RadarNotice]:

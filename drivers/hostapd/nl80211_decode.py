@@ -8,10 +8,15 @@ Quirks of pyroute2's nl80211 tables handled here:
   (:class:`RadarEventKind`, include/uapi/linux/nl80211.h ``enum nl80211_radar_event``).
 - Bit rates are in units of 100 kbit/s (``BITRATE32``, else the 16-bit ``BITRATE``); expected
   throughput is in kbit/s; tx power levels are in mBm (1/100 dBm).
+
+And one rule of the kernel's, for what we send: mac80211 takes a fixed tx power in whole dBm only
+(net/mac80211/cfg.c ``ieee80211_set_tx_power`` answers EOPNOTSUPP to a level that is negative or not
+a multiple of 100 mBm; seen on the HIL rig): :func:`tx_power_mbm`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Protocol
@@ -39,6 +44,16 @@ class RadarEventKind(IntEnum):
 def noise_dbm(raw: int) -> int:
     """The signed dBm value of a survey noise byte that pyroute2 decoded as unsigned."""
     return raw - 256 if raw > 127 else raw
+
+
+def tx_power_mbm(dbm: float) -> int:
+    """The level to ask nl80211 for ``dbm``: whole dBm, rounded down (never more than asked), in mBm.
+
+    ValueError for a negative or non-finite power, which mac80211 refuses.
+    """
+    if not math.isfinite(dbm) or dbm < 0:
+        raise ValueError(f"{dbm:g} dBm: mac80211 takes a fixed tx power of 0 dBm or more, in whole dBm")
+    return math.floor(dbm + 1e-9) * 100
 
 
 def hex_attr_int(raw: object) -> int:

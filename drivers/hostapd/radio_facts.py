@@ -2,7 +2,8 @@
 
 The band comes from the operating frequency; hostapd without a radio (``driver=none``) reports
 ``freq=0``, and then the channel number decides (1-14: 2.4 GHz, 32-177: 5 GHz). Transmit power is
-nl80211's to read and set: without nl80211 it reads as 0 dBm (unknown) and cannot be changed.
+nl80211's to read and set: without nl80211 it reads as 0 dBm (unknown) and cannot be changed; with it,
+the range offered is the band's ceiling, not the operating channel's limit (``max_tx_power_dbm``).
 OBSS-PD cannot be changed at run time (hostapd applies ``he_spr_*`` only when the BSS starts), and
 steering is not offered (a proper BSS_TM_REQ needs the target BSS's BSSID, operating class and
 channel for its neighbour report, which this driver of one radio does not know).
@@ -10,6 +11,7 @@ channel for its neighbour report, which this driver of one radio does not know).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from drivers.hostapd.commands import PhyModes, band_channels, plan_region
@@ -67,14 +69,21 @@ def supported_widths(band: Band, modes: PhyModes) -> tuple[int, ...]:
     return tuple(w for w in regulatory.widths(band) if allowed.get(w, False))
 
 
-def max_tx_power_dbm(band: Band, status: HostapdStatus, region: Region | None, facts: Nl80211Facts) -> float:
-    """The kernel's EIRP limit when nl80211 gave one, else the product's table for the operating channel."""
-    if facts.max_eirp_dbm is not None:
-        return facts.max_eirp_dbm
-    try:
-        return regulatory.max_tx_power_dbm(plan_region(band, region), band, status.channel, status.width_mhz)
-    except regulatory.RegulatoryError:
-        return MIN_TX_POWER_DBM
+def max_tx_power_dbm(band: Band, region: Region | None, facts: Nl80211Facts) -> float:
+    """The radio's ceiling over its band: the highest limit of the band's channels in the product's table,
+    or the kernel's EIRP limit (of the channel it opened on) when that is higher.
+
+    Not the operating channel's limit: the radio moves, the kernel then holds that channel's power (30 dBm
+    on channel 149 after a radar move from 52, seen on the HIL rig), and a ceiling taken on channel 52
+    (23 dBm) made every later change "outside the radio's range". Each channel's own limit is checked
+    where a change is admitted (``regulatory.check_config``), and the kernel caps a fixed power anyway.
+    """
+    plan = plan_region(band, region)
+    limits = [facts.max_eirp_dbm] if facts.max_eirp_dbm is not None else []
+    for channel in band_channels(band, region):
+        with contextlib.suppress(regulatory.RegulatoryError):
+            limits.append(regulatory.max_tx_power_dbm(plan, band, channel, 20))
+    return max(limits, default=MIN_TX_POWER_DBM)
 
 
 def capabilities(
@@ -91,7 +100,7 @@ def capabilities(
         channels=band_channels(band, region),
         widths_mhz=supported_widths(band, phy_modes(status)),
         min_tx_power_dbm=MIN_TX_POWER_DBM,
-        max_tx_power_dbm=max_tx_power_dbm(band, status, region, facts) if power and facts else MIN_TX_POWER_DBM,
+        max_tx_power_dbm=max_tx_power_dbm(band, region, facts) if power and facts else MIN_TX_POWER_DBM,
         can_change_channel=True,
         can_change_width=True,
         can_change_tx_power=power,

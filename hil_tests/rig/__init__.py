@@ -1,6 +1,10 @@
 """The HIL rig: a QEMU guest with mac80211_hwsim radios, hostapd, wpa_supplicant and a monitor radio.
 
 Host side: `guest_build` (kernel and initramfs from Debian packages, cached in hil_tests/.build/),
-`guest` (QEMU and its command channel), `regulatory`, `hwsim_ap`, `air_capture`, `figures`, `target`.
+`guest` (QEMU and its command channel), `regulatory`, `hwsim_ap`, `air_capture`, `figures`, `target`,
+`tcp_relay` (QEMU's guestfwd relay, with partitions), `guest_python` (product code in the guest),
+`rrm_stack` (`rrm controller` on the host, `rrm agent` in the guest), `radar_replay` (pulse traces
+through the PRI detector into hwsim's radar).
 Guest side (stdlib only, run by the guest's Python): `guest_agent`, `guest_radio_ops`, `short_cac_crda`.
+Guest side (the host's virtualenv, product code): `guest_driver_probe`, `guest_rrm`.
 """

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 RESULTS_ENV = "RRM_HIL_RESULTS"
-LIST_FIGURES = ("radar_to_agent_channel_ms", "channel_move_time_ms", "closing_airtime_ms")
+LIST_FIGURES = ("radar_to_agent_channel_ms", "channel_move_time_ms", "closing_airtime_ms", "detection_to_csa_ms")
 COUNT_FIGURES = ("frames_on_nop_channel",)
 
 Figure = float | int | str

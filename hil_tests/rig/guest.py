@@ -3,7 +3,8 @@
 The guest's root is the host's `/` over virtio-9p (read-only, tmpfs overlay); `workdir` is a read-write
 9p share at the same path inside the guest. The command channel is a virtio-serial port carrying JSON
 lines to `guest_agent`. The agent-to-controller link is `10.0.2.100:GUEST_PORT` in the guest, relayed by
-`tcp_relay` to whatever `HOST:PORT` is written in `workdir/relay_target` (`Guest.forward_to`).
+`tcp_relay` to whatever `HOST:PORT` is written in `workdir/relay_target` (`Guest.forward_to`); `partition`
+cuts that link until the next `forward_to`.
 QEMU never outlives its owner: `close()` powers off then kills, an atexit hook closes stragglers, and
 the QEMU process gets SIGKILL if the thread that started it dies (PR_SET_PDEATHSIG).
 """
@@ -33,6 +34,11 @@ GUEST_FORWARD_PORT = 7000
 _LIVE: set[Guest] = set()
 _prctl = ctypes.CDLL(None, use_errno=True).prctl
 PR_SET_PDEATHSIG = 1
+
+
+def end_with_parent(sig: int = signal.SIGKILL) -> None:
+    """For `preexec_fn`: the child gets `sig` when the thread that started it dies (PR_SET_PDEATHSIG)."""
+    _prctl(PR_SET_PDEATHSIG, sig)
 
 
 class GuestError(RuntimeError):
@@ -173,7 +179,7 @@ class Guest:
             stdin=subprocess.DEVNULL,
             stdout=open(self.workdir / "qemu.log", "wb"),  # noqa: SIM115 - the child keeps it
             stderr=subprocess.STDOUT,
-            preexec_fn=lambda: _prctl(PR_SET_PDEATHSIG, signal.SIGKILL),  # noqa: PLW1509 - no threads touch it
+            preexec_fn=end_with_parent,  # noqa: PLW1509 - no threads touch it
         )
         _LIVE.add(self)
         try:
@@ -269,8 +275,25 @@ class Guest:
 
     def forward_to(self, host: str, port: int) -> tuple[str, int]:
         """Point the guest's forwarded address at HOST:PORT; returns the address the guest connects to."""
-        (self.workdir / "relay_target").write_text(f"{host}:{port}\n")
+        self._write_relay_target(f"{host}:{port}")
         return GUEST_FORWARD_ADDR, GUEST_FORWARD_PORT
+
+    def partition(self) -> None:
+        """Cut the guest's link to the host: open relays close within 0.1 s, new connections are closed at once.
+
+        `forward_to` heals it.
+        """
+        self._write_relay_target("down")
+
+    def relay_notes(self) -> list[str]:
+        """What the relays noted (links cut, connections refused in a partition), oldest first."""
+        path = self.workdir / "relay.log"
+        return path.read_text(errors="replace").splitlines() if path.exists() else []
+
+    def _write_relay_target(self, text: str) -> None:
+        staged = self.workdir / "relay_target.new"
+        staged.write_text(text + "\n")
+        staged.replace(self.workdir / "relay_target")  # atomic: a relay never reads half a target
 
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None and not self.events.closed_reason

@@ -114,14 +114,21 @@ class Agent:
                 "timed_out": timed_out}  # fmt: skip
 
     def spawn(self, r: Request) -> dict[str, object]:
-        """A long-running process, its output to a log file in the guest; its exit is reported on stream `name`."""
+        """A long-running process, its output to a log file; its exit is reported on stream `name`.
+
+        With `out_stream`, each output line is also sent on that stream as it comes, stamped on arrival.
+        """
         name = r["name"]
         if name in self._procs and self._procs[name].poll() is None:
             raise ValueError(f"process {name} is already running")
+        out_stream = r.get("out_stream")
+        env = {**os.environ, **r.get("env", {})}
         with open(r["log"], "wb") as log:
-            proc = subprocess.Popen(r["argv"], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True)  # fmt: skip
+            proc = subprocess.Popen(r["argv"], stdout=subprocess.PIPE if out_stream else log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True, env=env)  # fmt: skip
         self._procs[name] = proc
+        if out_stream:
+            threading.Thread(target=self._stream_output, args=(proc, r["log"], out_stream), daemon=True).start()
 
         def watch() -> None:
             rc = proc.wait()
@@ -129,6 +136,14 @@ class Agent:
 
         threading.Thread(target=watch, daemon=True).start()
         return {"pid": proc.pid}
+
+    def _stream_output(self, proc: subprocess.Popen[bytes], log_path: str, stream: str) -> None:
+        assert proc.stdout is not None
+        with open(log_path, "ab") as log:
+            for raw in proc.stdout:
+                log.write(raw)
+                log.flush()
+                self.send({"stream": stream, "t": time.time(), "line": raw.decode(errors="replace").rstrip("\n")})
 
     def stop(self, r: Request) -> dict[str, object]:
         proc = self._procs.pop(r["name"], None)

@@ -10,6 +10,7 @@ arrival time (`Event.host_t`).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -128,10 +129,38 @@ class HwsimBench:
         radios = [Radio(*line.split()) for line in out.splitlines() if len(line.split()) == 3]
         return sorted(radios, key=lambda r: int(r.phy.removeprefix("phy")))
 
-    def _spawn(self, name: str, argv: list[str]) -> None:
+    def _spawn(
+        self, name: str, argv: list[str], out_stream: str | None = None, env: Mapping[str, str] | None = None
+    ) -> int:
         stream = f"{name}-proc"
         self._spawned[stream] = self.guest.events.mark(stream)
-        self.guest.call("spawn", name=stream, argv=argv, log=str(self.guest.workdir / f"{name}.log"))
+        log = str(self.guest.workdir / f"{name}.log")
+        got = self.guest.call("spawn", name=stream, argv=argv, log=log, out_stream=out_stream, env=dict(env or {}))
+        return int(got["pid"])
+
+    def start_process(self, name: str, argv: list[str], env: Mapping[str, str] | None = None) -> tuple[str, int]:
+        """A long-running guest process (e.g. the product's agent); the stream its output lines come on, its pid.
+
+        Its exit counts as a broken invariant unless awaited with `wait_exit` or ended with `stop_process`.
+        """
+        out = f"{name}-out"
+        return out, self._spawn(name, argv, out_stream=out, env={"PYTHONUNBUFFERED": "1", **(env or {})})
+
+    def wait_exit(self, name: str, timeout: float) -> int:
+        """Wait for a process started here to exit by itself; its exit status."""
+        stream = f"{name}-proc"
+        mark = self._spawned.get(stream, 0)
+        event = self.guest.events.wait(stream, "RIG-PROCESS-EXIT", timeout, after=mark)
+        self._spawned.pop(stream, None)
+        self.guest.call("stop", name=stream)
+        return int(event.text.rsplit("=", 1)[1])
+
+    def stop_process(self, name: str) -> int | None:
+        """Stop a process started here (SIGTERM, then SIGKILL); its exit status, None if it was not running."""
+        stream = f"{name}-proc"
+        self._spawned.pop(stream, None)
+        rc = self.guest.call("stop", name=stream, timeout=10.0)["rc"]
+        return None if rc is None else int(rc)
 
     def daemon_log(self, name: str, lines: int = 30) -> str:
         """The tail of a daemon's output (e.g. `hostapd-wlan0`), kept on the results share."""
@@ -156,6 +185,23 @@ class HwsimBench:
             ap.ok(f"SET {key} {value}")
         ap.ok("ENABLE")
         return ap
+
+    def stop_ap(self, ap: HostapdAp) -> None:
+        """Stop hostapd on the AP's radio (the interface goes back to station mode) and close the rig's links."""
+        for link in (ap.name, f"hostapd-global-{ap.radio.iface}"):
+            with contextlib.suppress(GuestError):
+                self.guest.call("ctrl_close", name=link)
+        self.stop_process(f"hostapd-{ap.radio.iface}")
+        self.guest.run(f"rm -f {HOSTAPD_DIR}/{ap.radio.iface} /var/run/hostapd-global-{ap.radio.iface}")
+
+    def prime_survey(self, radio: Radio, freq_mhz: int) -> None:
+        """Scan `freq_mhz` on an idle radio, so hwsim has survey data for it (it records a channel only while
+        scanning, and refuses to scan a DFS channel once an AP does radar detection there)."""
+        self.guest.run(
+            f"ip link set {radio.iface} up && iw dev {radio.iface} scan freq {freq_mhz} >/dev/null; "
+            f"rc=$?; ip link set {radio.iface} down; exit $rc",
+            timeout=20.0,
+        ).check(f"scanning {freq_mhz} MHz on {radio.iface}")
 
     def wait_ap_enabled(self, ap: HostapdAp, after: int | None = None) -> Event:
         """AP-ENABLED, allowing for the CAC of the current regulatory mode plus margin."""

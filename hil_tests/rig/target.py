@@ -2,8 +2,9 @@
 
 The tests use a bench only through `DfsBench`, so the same assertions run on any target (STYLE.md 7):
 a lab bench would start hostapd over SSH on a real radio, inject radar through the driver's debugfs
-(ath10k/ath11k `dfs_simulate_radar`, mt76 `radar_trigger`, ../shared/facts/dfs.md section 5) and capture
-with a monitor radio, returning the same `Radio`, `CtrlClient` and `Capture` shapes.
+(ath10k/ath11k `dfs_simulate_radar`, mt76 `radar_trigger`, ../shared/facts/dfs.md section 5), capture
+with a monitor radio and run the product's agent on the AP (`start_process`), returning the same `Radio`,
+`CtrlClient` and `Capture` shapes.
 """
 
 from __future__ import annotations
@@ -72,5 +73,15 @@ class DfsBench(Protocol):
     def stop_monitor(self, capture: Capture) -> int: ...
 
     def inject_radar(self, radio: Radio) -> float: ...
+
+    def stop_ap(self, ap: HostapdAp) -> None: ...
+
+    def prime_survey(self, radio: Radio, freq_mhz: int) -> None: ...
+
+    def start_process(self, name: str, argv: list[str], env: Mapping[str, str] | None = None) -> tuple[str, int]: ...
+
+    def wait_exit(self, name: str, timeout: float) -> int: ...
+
+    def stop_process(self, name: str) -> int | None: ...
 
     def problems(self) -> list[str]: ...

@@ -250,6 +250,23 @@ async def test_killed_hostapd_is_unavailable_and_others_keep_working() -> None:
     assert back.config.channel == 52
 
 
+async def test_restarted_hostapd_gets_the_fallback_list_again() -> None:
+    """hostapd forgets a SET when it restarts; the driver sets the radar fallback list again once it answers."""
+    with running_hostapd() as peer:
+        async with opened(peer, "ap-r", keepalive_s=0.2) as driver:
+            await driver.set_fallback_channels("ap-r/5g", [36])
+            peer.kill()
+            await event_of(driver, EventType.HW_FAILURE)
+            restarted_at = len(peer.log_text())
+            peer.start()
+            await event_of(driver, EventType.RADIO_RECOVERED, RECOVERY_TIMEOUT_S)
+            [state] = await driver.state()
+        after_restart = peer.log_text()[restarted_at:]
+    assert "CTRL_IFACE SET 'chanlist'='36'" in after_restart, after_restart[-2000:]
+    assert driver.fallback_channels == (36,)
+    assert state.config.channel == 52
+
+
 async def test_open_without_hostapd_is_unavailable(tmp_path: Path) -> None:
     """No socket at the URL: DriverUnavailable naming the AP and the connect."""
     target = parse_hostapd_url(f"hostapd://{tmp_path}/wlan9?ap=ap-z")

@@ -18,6 +18,7 @@ from drivers.hostapd.messages import (
     parse_key_values,
     parse_status,
 )
+from drivers.hostapd.radio_facts import Nl80211Facts, capabilities
 from drivers.hostapd.url import parse_hostapd_url
 from drivers.protocol import DriverUnavailable
 from radio_domain.events import EventType
@@ -236,6 +237,16 @@ def test_chan_switch_refuses_what_cannot_be_said(
     region = Region.ETSI if channel == 149 else Region.FCC
     with pytest.raises(ValueError, match=problem):
         chan_switch_command(band, channel, width, modes, region)
+
+
+@pytest.mark.parametrize(("kernel_limit", "ceiling"), [(23.0, 30.0), (36.0, 36.0), (None, 30.0)])
+def test_tx_power_ceiling_is_the_bands_not_the_channels(kernel_limit: float | None, ceiling: float) -> None:
+    """Opened on channel 52 (23 dBm in the kernel), the range still covers channel 149's 30 dBm (HIL rig)."""
+    status = parse_status(STATUS_2_10, "ap-1")
+    facts = Nl80211Facts(tx_power=True, utilisation=False, noise=False, max_eirp_dbm=kernel_limit)
+    caps = capabilities(Band.G5, status, Region.FCC, facts)
+    assert (caps.min_tx_power_dbm, caps.max_tx_power_dbm, caps.can_change_tx_power) == (0.0, ceiling, True)
+    assert capabilities(Band.G5, status, Region.FCC, None).max_tx_power_dbm == 0.0  # no nl80211: no power
 
 
 def test_chanlist_command() -> None:

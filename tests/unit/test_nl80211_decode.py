@@ -20,6 +20,7 @@ from drivers.hostapd.nl80211_decode import (
     hex_attr_int,
     noise_dbm,
     radar_event_kind,
+    tx_power_mbm,
 )
 from drivers.hostapd.telemetry import (
     ASSUMED_NOISE_FLOOR_DBM,
@@ -48,6 +49,18 @@ def wire(command: str, attrs: list[list[Any]]) -> Any:
 @pytest.mark.parametrize(("raw", "dbm"), [(161, -95), (164, -92), (128, -128), (127, 127), (0, 0)])
 def test_noise_byte_is_signed(raw: int, dbm: int) -> None:
     assert noise_dbm(raw) == dbm
+
+
+@pytest.mark.parametrize(("dbm", "mbm"), [(10.0, 1000), (12.5, 1200), (0.0, 0), (22.9999999999, 2300), (22.9, 2200)])
+def test_tx_power_goes_down_to_whole_dbm(dbm: float, mbm: int) -> None:
+    """mac80211 answers EOPNOTSUPP to 1250 mBm (seen on the HIL rig): whole dBm, rounded down (float noise aside)."""
+    assert tx_power_mbm(dbm) == mbm
+
+
+@pytest.mark.parametrize("dbm", [-1.0, float("nan"), float("inf")])
+def test_tx_power_mac80211_refuses(dbm: float) -> None:
+    with pytest.raises(ValueError, match="whole dBm"):
+        tx_power_mbm(dbm)
 
 
 def test_survey_entry() -> None:
