@@ -34,7 +34,9 @@ from drivers.netconf.openconfig_xml import RadioKey, add_radio_key
 
 AP_MANAGER_NS = "http://openconfig.net/yang/ap-manager"
 REPO = Path(__file__).resolve().parents[2]
-YANG_DIR = REPO.parent / "shared" / "yang" / "openconfig"
+YANG_DIR = (
+    REPO / "tests" / "data" / "openconfig-yang"
+)  # copied from ../shared/yang/openconfig (Apache-2.0, LICENSE inside)
 BINARIES = ("/usr/sbin/netconfd", "/usr/sbin/sshd", "/usr/sbin/netconf-subsystem", "ssh-keygen")
 START_TIMEOUT_S = 15.0
 

@@ -12,7 +12,7 @@ from drivers.spectral import SampleFormat, SpectralCaptureError, SpectralSample,
 
 pytestmark = pytest.mark.unit
 
-CAPTURES = Path(__file__).resolve().parents[2].parent / "shared" / "captures" / "spectral"
+CAPTURES = Path(__file__).resolve().parents[1] / "data" / "spectral"  # CC0 ath9k/ath10k dumps, LICENSE inside
 needs_captures = pytest.mark.skipif(
     not CAPTURES.is_dir(), reason=f"the public spectral captures are not at {CAPTURES} (../shared/captures/spectral)"
 )
