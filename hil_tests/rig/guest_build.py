@@ -50,7 +50,10 @@ mkdir -p /lower /ovl /newroot
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,ro /dev/root /lower || echo "hil-init: 9p root mount failed"
 mount -t tmpfs -o size=${hil_overlay_mb:-192}m tmpfs /ovl; mkdir -p /ovl/u /ovl/w
 mount -t overlay overlay -o lowerdir=/lower,upperdir=/ovl/u,workdir=/ovl/w /newroot
+# A clean /tmp in the guest, but a repository checked out under the host's /tmp stays visible.
+case "$hil_repo" in /tmp/*) mkdir -p /keep; mount --bind "/newroot$hil_repo" /keep;; esac
 mount -t tmpfs tmpfs /newroot/run; mount -t tmpfs tmpfs /newroot/tmp
+if [ -d /keep ]; then mkdir -p "/newroot$hil_repo"; mount --move /keep "/newroot$hil_repo"; fi
 mkdir -p /newroot/lib/modules "/newroot$hil_work"
 ln -sfn "$hil_kmods" "/newroot/lib/modules/$(uname -r)"
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 hil "/newroot$hil_work" || echo "hil-init: rw share failed"
