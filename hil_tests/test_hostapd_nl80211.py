@@ -98,5 +98,10 @@ def test_driver_reads_sets_and_hears_radar_through_nl80211(bench: HwsimBench, fi
     powers = probe.wait("tx_power", timeout=30.0)["results"]
     assert [(p.get("applied"), p.get("kernel")) for p in powers] == [(10.0, 10.0), (12.0, 12.0)], powers
     figures.set("tx_power_readback_dbm", powers[-1]["kernel"])
+
+    switched = probe.wait("channel", timeout=30.0)
+    assert "error" not in switched, f"the channel change through the driver failed: {switched}"
+    assert switched["after"]["channel"] == switched["asked"], switched
+    assert switched["read_back"]["channel"] == switched["asked"], f"STATUS after the CSA: {switched}"
     probe.wait("done", timeout=20.0)
     assert bench.wait_exit("probe", timeout=20.0) == 0

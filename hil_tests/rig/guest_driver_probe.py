@@ -10,6 +10,8 @@ It prints one JSON object per line, each with a `phase`:
 - `radar`: every nl80211 radar notice (from a listener of its own) and every driver event, with guest
   times, until the AP has moved or `RADAR_WAIT_S` passed, then the config `state()` reads there;
 - `tx_power`: per requested power, what `apply` reported and what nl80211 reads back (or the error);
+- `channel`: a channel change through `apply` (CHAN_SWITCH, a CSA) to SWITCH_TO, what `apply`
+  reported and what `state()` reads back afterwards (or the error);
 - `done`, or `error` with the exception, last.
 """
 
@@ -33,6 +35,7 @@ from radio_domain.radio import ConfigChange
 from rrm.clock import WallClock
 
 RADAR_WAIT_S = 8.0
+SWITCH_TO = 44  # non-DFS (no CAC), 40 MHz-capable with 48
 AP_ID = "hil-probe"
 
 
@@ -63,6 +66,16 @@ async def tx_power(driver: HostapdDriver, nl: Nl80211Radio, requests: list[float
         except DriverError as exc:
             results.append({"asked": dbm, "error": str(exc)})
     say("tx_power", results=results)
+
+
+async def channel_change(driver: HostapdDriver) -> None:
+    try:
+        applied = await driver.apply(driver.radio_id, ConfigChange(channel=SWITCH_TO))
+        (state,) = await driver.state()
+        before, after = asdict(applied.before), asdict(applied.after)
+        say("channel", asked=SWITCH_TO, before=before, after=after, read_back=asdict(state.config))
+    except DriverError as exc:
+        say("channel", asked=SWITCH_TO, error=str(exc))
 
 
 async def radar(driver: HostapdDriver, nl: Nl80211Radio, fallback: int) -> None:
@@ -117,6 +130,7 @@ async def main(ifname: str, ctrl_dir: str, fallback: int, powers: list[float]) -
         await telemetry(driver, nl)
         await radar(driver, nl, fallback)
         await tx_power(driver, nl, powers)
+        await channel_change(driver)
     finally:
         nl.close()
         await driver.close()
