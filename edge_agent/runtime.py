@@ -122,6 +122,7 @@ class AgentRuntime:
             else None
         )
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False  # set by stop(): the driver's event stream then ends on purpose
 
     def running_loops(self) -> list[str]:
         """Names of the agent's activities still running (event-pump, telemetry, link)."""
@@ -187,6 +188,7 @@ class AgentRuntime:
 
     async def stop(self, *, close_driver: bool = True) -> None:
         """Stop the loops and the link; ``close_driver=False`` leaves the radios' driver open."""
+        self._stopping = True
         if self.link is not None:
             await self.link.stop()
         if close_driver:
@@ -225,7 +227,12 @@ class AgentRuntime:
                 await self.event_loop.process_pending()  # radar does not wait behind the rest of a burst
             elif pumped % PUMP_YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # a burst of events lets the event loop decide as it goes
-        log.error("the %s driver's event stream ended; no more radio events until the agent restarts", self.driver.name)
+        if self._stopping:
+            log.info("the %s driver's event stream ended: the agent is stopping", self.driver.name)
+        else:
+            log.error(
+                "the %s driver's event stream ended; no more radio events until the agent restarts", self.driver.name
+            )
 
     def handle_event(self, event: DriverEvent) -> bool:
         """Record a driver event and do the local follow-up (reports of the AP's own moves).
