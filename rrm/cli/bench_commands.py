@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from pathlib import Path
 
 from rrm.cli.errors import UsageError
+from rrm.cli.json_figures import emit_figures
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -73,14 +71,6 @@ def _add_json(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _emit(figures: dict[str, object], target: str) -> None:
-    text = json.dumps(figures, indent=2, sort_keys=True)
-    if target == "-":
-        sys.stdout.write(text + "\n")
-    else:
-        Path(target).write_text(text + "\n")
-
-
 def _ingest(ns: argparse.Namespace) -> int:
     from rrm.bench.ingest import IngestBenchOptions, run_ingest_bench
 
@@ -94,14 +84,14 @@ def _ingest(ns: argparse.Namespace) -> int:
         clients=ns.clients,
         workers=ns.workers,
     )
-    _emit(run_ingest_bench(options), ns.json)
+    emit_figures(run_ingest_bench(options), ns.json)
     return 0
 
 
 def _footprint(ns: argparse.Namespace) -> int:
     from rrm.bench.footprint import run_agent_footprint
 
-    _emit(run_agent_footprint(ns.seconds), ns.json)
+    emit_figures(run_agent_footprint(ns.seconds), ns.json)
     return 0
 
 
@@ -115,7 +105,7 @@ def _events(ns: argparse.Namespace) -> int:
             raise UsageError(f"--radios must be positive, got {ns.radios}")
         if ns.radios > (available := scenario_radio_count()):
             raise UsageError(f"--radios {ns.radios}: the dense_floor scenario has {available} radios")
-    _emit(run_events_bench(EventsBenchOptions(events=ns.events, radios=ns.radios)), ns.json)
+    emit_figures(run_events_bench(EventsBenchOptions(events=ns.events, radios=ns.radios)), ns.json)
     return 0
 
 
@@ -125,5 +115,5 @@ def _audit(ns: argparse.Namespace) -> int:
     if ns.records < 1 or ns.commit_every < 1:
         raise UsageError("--records and --commit-every must be positive")
     options = AuditBenchOptions(records=ns.records, commit_every=ns.commit_every, hmac=ns.hmac, db=ns.db)
-    _emit(run_audit_bench(options), ns.json)
+    emit_figures(run_audit_bench(options), ns.json)
     return 0

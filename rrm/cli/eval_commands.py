@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-import time
 from dataclasses import replace
-from pathlib import Path
 
 from rrm.cli.errors import UsageError
+from rrm.cli.json_figures import LateProgress, emit_figures
 from rrm.cli.scenario_resolution import DEFAULT_SCENARIO
-
-PROGRESS_AFTER_S = 5.0  # stay quiet on stderr unless the run takes longer than this
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -62,31 +57,8 @@ def _dfs(ns: argparse.Namespace) -> int:
     if ns.seed is not None:
         scenario = replace(scenario, seed=ns.seed)
     options = DfsEvalOptions(trials=ns.trials, window_s=ns.window)
-    evaluation = evaluate_dfs_moves(scenario, name, options, progress=_Progress(time.monotonic()))
+    evaluation = evaluate_dfs_moves(scenario, name, options, progress=LateProgress("rrm eval dfs"))
     if not evaluation.results:
         raise UsageError(f"scenario {name} has no 5 GHz radio on air on a DFS channel to try radar on")
-    _emit(evaluation.figures(), ns.json)
+    emit_figures(evaluation.figures(), ns.json)
     return 0
-
-
-class _Progress:
-    """Prints progress lines to stderr, only once the run has taken longer than PROGRESS_AFTER_S."""
-
-    def __init__(self, started: float) -> None:
-        self._started = started
-
-    def __call__(self, line: str) -> None:
-        elapsed = time.monotonic() - self._started
-        if elapsed >= PROGRESS_AFTER_S:
-            print(f"rrm eval dfs: {elapsed:.0f} s: {line}", file=sys.stderr, flush=True)
-
-
-def _emit(figures: dict[str, object], target: str) -> None:
-    text = json.dumps(figures, indent=2, sort_keys=True)
-    if target == "-":
-        sys.stdout.write(text + "\n")
-        return
-    try:
-        Path(target).write_text(text + "\n")
-    except OSError as exc:
-        raise UsageError(f"cannot write the JSON to {target}: {exc.strerror or exc}") from None

@@ -7,16 +7,12 @@ rrm/cli/eval_commands.py). Method and figures: rrm/evaluation/fast_loop_eval.py.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-import time
 from dataclasses import replace
-from pathlib import Path
 
 from rrm.cli.errors import UsageError
+from rrm.cli.json_figures import LateProgress, emit_figures
 from rrm.cli.scenario_resolution import DEFAULT_SCENARIO
 
-PROGRESS_AFTER_S = 5.0  # stay quiet on stderr unless the run takes longer than this
 POLICY_NAMES = ("static", "acs", "random", "bo", "acs_bo")
 
 
@@ -68,29 +64,6 @@ def _fast_loop(ns: argparse.Namespace) -> int:
     if ns.seed is not None:
         scenario = replace(scenario, seed=ns.seed)
     options = FastLoopEvalOptions(hours=ns.hours, step_s=ns.step, policies=policies)
-    evaluation = evaluate_fast_loop(scenario, name, options, progress=_Progress(time.monotonic()))
-    _emit(evaluation.figures(), ns.json)
+    evaluation = evaluate_fast_loop(scenario, name, options, progress=LateProgress("rrm eval fast-loop"))
+    emit_figures(evaluation.figures(), ns.json)
     return 0
-
-
-class _Progress:
-    """Prints progress lines to stderr, only once the run has taken longer than PROGRESS_AFTER_S."""
-
-    def __init__(self, started: float) -> None:
-        self._started = started
-
-    def __call__(self, line: str) -> None:
-        elapsed = time.monotonic() - self._started
-        if elapsed >= PROGRESS_AFTER_S:
-            print(f"rrm eval fast-loop: {elapsed:.0f} s: {line}", file=sys.stderr, flush=True)
-
-
-def _emit(figures: dict[str, object], target: str) -> None:
-    text = json.dumps(figures, indent=2, sort_keys=True)
-    if target == "-":
-        sys.stdout.write(text + "\n")
-        return
-    try:
-        Path(target).write_text(text + "\n")
-    except OSError as exc:
-        raise UsageError(f"cannot write the JSON to {target}: {exc.strerror or exc}") from None

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rrm.cli.errors import UsageError
+from rrm.cli.json_figures import emit_figures
 
 if TYPE_CHECKING:
     from hil_tests.pulses.generator import Impairments
@@ -180,13 +181,5 @@ def _eval(ns: argparse.Namespace) -> int:
     if ns.seed < 0:
         raise UsageError(f"--seed must not be negative, not {ns.seed}")
     options = RadarDetectorEvalOptions(trials=ns.trials, seed=ns.seed, impairments=_impairments(ns))
-    figures = evaluate_radar_detector(options).figures()
-    text = json.dumps(figures, indent=2, sort_keys=True)
-    if ns.json == "-":
-        sys.stdout.write(text + "\n")
-        return 0
-    try:
-        Path(ns.json).write_text(text + "\n")
-    except OSError as exc:
-        raise UsageError(f"cannot write the JSON to {ns.json}: {exc.strerror or exc}") from None
+    emit_figures(evaluate_radar_detector(options).figures(), ns.json)
     return 0
