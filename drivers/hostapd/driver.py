@@ -21,9 +21,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from collections.abc import AsyncIterator, Sequence
 
+from drivers.event_buffer import DriverEventBuffer
 from drivers.hostapd.commands import CSA_BEACONS, CommandError, chan_switch_command, set_chanlist_command
 from drivers.hostapd.control import EventTimeout, HostapdControl
 from drivers.hostapd.event_translation import EventDraft, HostapdEventTranslator, RadarReport
@@ -56,7 +56,6 @@ from rrm.clock import Clock
 
 log = logging.getLogger(__name__)
 
-MAX_QUEUED_EVENTS = 10_000
 KEEPALIVE_S = 5.0
 CSA_MARGIN_S = 2.0
 
@@ -80,7 +79,6 @@ class HostapdDriver:
         self.radio_id = info.radio_id
         self.nl80211_reason = nl80211_reason  # why there is no nl80211 ("" when there is)
         self.fallback_channels: tuple[int, ...] | None = None  # what we last set (hostapd cannot be asked)
-        self.dropped_events = 0
         self._control = control
         self._status = status
         self._clock = clock
@@ -89,8 +87,7 @@ class HostapdDriver:
         self._keepalive_s = keepalive_s
         self._translator = HostapdEventTranslator(self.radio_id)
         self._config = config_of(status, None)
-        self._queue: deque[DriverEvent] = deque()
-        self._wakeup = asyncio.Event()
+        self._buffer = DriverEventBuffer(info.radio_id)
         self._csa_finished = asyncio.Event()
         self._unreachable = False
         self._hostapd_lost = False  # a command failed; the next success may be a restarted hostapd
@@ -199,14 +196,9 @@ class HostapdDriver:
             )
         self.fallback_channels = tuple(channels)
 
-    async def events(self) -> AsyncIterator[DriverEvent]:
-        while True:
-            while self._queue:
-                yield self._queue.popleft()
-            if self._closed:
-                return
-            self._wakeup.clear()
-            await self._wakeup.wait()
+    def events(self) -> AsyncIterator[DriverEvent]:
+        """Events as they happen; ends after close() once the buffer is drained."""
+        return self._buffer.drain()
 
     async def close(self) -> None:
         if self._closed:
@@ -220,7 +212,7 @@ class HostapdDriver:
         await self._control.close()
         if self._nl is not None:
             self._nl.close()
-        self._wakeup.set()
+        self._buffer.close()
 
     # ------------------------------------------------------------------ reading
 
@@ -379,12 +371,7 @@ class HostapdDriver:
             event = DriverEvent(
                 self.radio_id, draft.type, now, channel=draft.channel, config=config, metadata=dict(draft.metadata)
             )
-            if len(self._queue) >= MAX_QUEUED_EVENTS:
-                self._queue.popleft()
-                self.dropped_events += 1
-                log.warning("%s: dropped an unread driver event (%d so far)", self.radio_id, self.dropped_events)
-            self._queue.append(event)
-        self._wakeup.set()
+            self._buffer.put(event)
 
     def _check_mine(self, operation: str, radio_id: str) -> None:
         self._check_open(operation)

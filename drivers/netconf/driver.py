@@ -22,12 +22,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TypeVar
 
 from lxml import etree
 
+from drivers.event_buffer import DriverEventBuffer
 from drivers.netconf.apply_transaction import apply_confirmed, check_change
 from drivers.netconf.change_detection import RadioMemory, observe
 from drivers.netconf.discovery import ManagedRadio, choose_hostname, managed_radios
@@ -53,7 +53,6 @@ from rrm.clock import Clock
 log = logging.getLogger(__name__)
 
 R = TypeVar("R")
-MAX_QUEUED_EVENTS = 10_000
 NO_MECHANISM = "the OpenConfig access-point model has no {what}"
 
 
@@ -78,13 +77,11 @@ class NetconfDriver:
         self._session: NetconfSession | None = session
         self._lock = asyncio.Lock()
         self._memory: dict[str, RadioMemory] = {}
-        self._events: deque[DriverEvent] = deque()
-        self._wakeup = asyncio.Event()
+        self._buffer = DriverEventBuffer(ap_id)
         self._notices: asyncio.Queue[etree._Element] = asyncio.Queue()
         self._notice_task: asyncio.Task[None] | None = None
         self._closed = False
         self.subscribed = False
-        self.dropped_events = 0
 
     @classmethod
     async def open(cls, target: NetconfTarget, *, clock: Clock, ap_id: str | None = None) -> NetconfDriver:
@@ -171,19 +168,13 @@ class NetconfDriver:
             NO_MECHANISM.format(what="radar fallback list (allowed-channels is policy)"),
         )
 
-    async def events(self) -> AsyncIterator[DriverEvent]:
-        """Events as they happen; ends after close() once the queue is drained."""
-        while True:
-            while self._events:
-                yield self._events.popleft()
-            if self._closed:
-                return
-            self._wakeup.clear()
-            await self._wakeup.wait()
+    def events(self) -> AsyncIterator[DriverEvent]:
+        """Events as they happen; ends after close() once the buffer is drained."""
+        return self._buffer.drain()
 
     async def close(self) -> None:
         self._closed = True
-        self._wakeup.set()
+        self._buffer.close()
         if self._notice_task is not None:
             self._notice_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -243,13 +234,8 @@ class NetconfDriver:
 
     def _publish(self, events: Sequence[DriverEvent]) -> None:
         for event in events:
-            if len(self._events) >= MAX_QUEUED_EVENTS:
-                self._events.popleft()
-                self.dropped_events += 1
-            self._events.append(event)
+            self._buffer.put(event)
             log.info("NETCONF %s: %s on %s (channel %d)", self.ap_id, event.type.value, event.radio_id, event.channel)
-        if events:
-            self._wakeup.set()
 
     async def _subscribe(self, session: NetconfSession) -> None:
         self.subscribed = await session.subscribe(self._notices.put_nowait, self._session_lost)

@@ -15,10 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 
+from drivers.event_buffer import DriverEventBuffer
 from drivers.protocol import (
     ApplyResult,
     CapabilityRefused,
@@ -63,8 +63,6 @@ from rrm.clock import Clock
 
 log = logging.getLogger(__name__)
 
-MAX_QUEUED_EVENTS = 10_000
-
 
 @dataclass(frozen=True, slots=True)
 class SnmpTarget:
@@ -99,15 +97,13 @@ class SnmpDriver:
         self._radios = {r.info.radio_id: r for r in radios}
         self._counters: dict[str, CounterSnapshot] = {}
         self._last_config: dict[str, RadioConfig] = {}
-        self._queue: deque[DriverEvent] = deque()
-        self._wakeup = asyncio.Event()
+        self._buffer = DriverEventBuffer(ap_id)
         self._closed = False
         self._radar_seen: dict[str, frozenset[int]] = {}
         self._poller: asyncio.Task[None] | None = None
         self._receiver: TrapReceiver | None = None
         self._owns_receiver = False
         self._subscription: TrapSubscription | None = None
-        self.dropped_events = 0
 
     def __repr__(self) -> str:
         return f"SnmpDriver({self.ap_id!r}, {self.target.where}, profile={self.profile.name})"
@@ -185,15 +181,9 @@ class SnmpDriver:
             radio_id, "set fallback channels", "no standard SNMP object holds a radar fallback list"
         )
 
-    async def events(self) -> AsyncIterator[DriverEvent]:
-        """Events as they arrive; ends after close() once the queue is drained."""
-        while True:
-            while self._queue:
-                yield self._queue.popleft()
-            if self._closed:
-                return
-            self._wakeup.clear()
-            await self._wakeup.wait()
+    def events(self) -> AsyncIterator[DriverEvent]:
+        """Events as they arrive; ends after close() once the buffer is drained."""
+        return self._buffer.drain()
 
     async def close(self) -> None:
         if self._closed:
@@ -208,18 +198,14 @@ class SnmpDriver:
             if self._owns_receiver:
                 await self._receiver.close()
         await self._client.close()
-        self._wakeup.set()
+        self._buffer.close()
 
     # --- internals -------------------------------------------------------------------------------
 
     def publish(self, event: DriverEvent) -> None:
         if self._closed:
             return
-        if len(self._queue) >= MAX_QUEUED_EVENTS:
-            self._queue.popleft()
-            self.dropped_events += 1
-        self._queue.append(event)
-        self._wakeup.set()
+        self._buffer.put(event)
 
     def _config_oids(self, radio: SnmpRadio) -> list[Oid]:
         return config_oids(radio, self.profile) + telemetry_oids(radio, 0, False)
