@@ -126,8 +126,13 @@ def fcc_type1_pulses(pri_us: int) -> int:
 
 def train_pris(fam: PulseTrainFamily, rng: np.random.Generator) -> list[int]:
     """The PRIs of one burst's cycle: one PRI, or 2-3 staggered ones from PRFs ``prf_spacing_pps`` apart."""
+    if fam.pri_choices_us:
+        return [fam.pri_choices_us[int(rng.integers(0, len(fam.pri_choices_us)))]]
     if fam.pri_us is not None:
-        return [_between(rng, fam.pri_us)]
+        while True:  # rejection: the range minus the excluded values
+            pri = _between(rng, fam.pri_us)
+            if pri not in fam.pri_excluded_us:
+                return [pri]
     assert fam.prf_pps is not None
     n = _between(rng, fam.prf_count)
     if n == 1 or fam.prf_spacing_pps is None:

@@ -4,10 +4,14 @@ Numbers from ../shared/facts/dfs.md sections 1-3 (tags there: [R] read in a sour
 Pulse widths are drawn in 0.1 µs steps, PRIs in 1 µs steps, PRFs in 1 pps steps (PRI = 10⁶/PRF
 rounded). Not covered, with the reason:
 
-- FCC type 1 Test A (15 PRIs from Table 5a): the 23 table values were not retrieved; ``fcc-1`` is
-  Test B (PRI random in 518-3066 µs, N = ⌈19·10⁶ / (360·PRI)⌉). The pre-2014 type 1 (1 µs, 1428 µs,
-  18 pulses) is the same waveform as ``fcc-0``.
-- ETSI ×10 pulses per burst for CAC on 5600-5650 MHz, and EN 302 502's hopping/chirp signals.
+- FCC type 1 has two halves: ``fcc-1a`` is Test A, a PRI from the 23 values of KDB 905462 D02
+  Table 5a (518-938 µs in 20 µs steps, and 3066 µs; recalled [bg], dfs.md notes the table was not
+  read there, so check it against the PDF before a certification run), and ``fcc-1`` is Test B, a PRI
+  random in 518-3066 µs excluding the Table 5a values. Both send N = ⌈19·10⁶ / (360·PRI)⌉ pulses.
+  The pre-2014 type 1 (1 µs, 1428 µs, 18 pulses) is the same waveform as ``fcc-0``.
+- ETSI signals 1-6 during CAC on the weather channels 5600-5650 MHz send ten times the pulses per
+  burst (dfs.md §2, the ×10 multiplier [M]): ``etsi-N-weather`` on 5620 MHz (channel 124).
+- Not covered: EN 302 502's hopping/chirp signals (5.8 GHz fixed links).
 - JP W53 variable 3/4 and chirp 5-10 from the newer Keysight N7607 page only: the kernel's JP table
   follows the N7607B types, and dfs.md says the two pages disagree. W56 fixed 2 (1 µs, 700 Hz, 18)
   is the same waveform as ``jp-w53-fixed-1``.
@@ -15,13 +19,17 @@ rounded). Not covered, with the reason:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from radio_domain.regulatory import Region
 
 FCC_CHANNEL_MHZ = 5260  # channel 52, W53 in Japan
 ETSI_CHANNEL_MHZ = 5500  # channel 100, outside the 5600-5650 MHz weather band
+ETSI_WEATHER_CHANNEL_MHZ = 5620  # channel 124, inside it: CAC tests use ten times the pulses per burst
+WEATHER_PPB_FACTOR = 10
+# KDB 905462 D02 Table 5a, the FCC type 1 Test A PRIs (µs), recalled [bg]: see the module docstring.
+FCC_TYPE1_TEST_A_PRI_US: tuple[int, ...] = (*range(518, 939, 20), 3066)
 W56_CHANNEL_MHZ = 5500
 
 
@@ -36,6 +44,8 @@ class PulseTrainFamily:
     pulses: tuple[int, int]  # per burst; per PRF when staggered
     pri_us: tuple[int, int] | None = None
     prf_pps: tuple[int, int] | None = None
+    pri_choices_us: tuple[int, ...] = ()  # when set, the PRI is one of these (FCC type 1 Test A)
+    pri_excluded_us: tuple[int, ...] = ()  # PRIs ``pri_us`` never draws (FCC type 1 Test B)
     pulse_count: Literal["range", "fcc-type1"] = "range"
     prf_count: tuple[int, int] = (1, 1)
     prf_spacing_pps: tuple[int, int] | None = None
@@ -82,9 +92,28 @@ _FCC = "dfs.md §1, KDB 905462 D02 Table 5"
 _ETSI = "dfs.md §2, EN 301 893 Table D.4 (kernel v1.5.1 table)"
 _JP = "dfs.md §3, Keysight N7607B / kernel JP table"
 
-RADAR_FAMILIES: tuple[RadarFamily, ...] = (
+_TABLE_FAMILIES: tuple[RadarFamily, ...] = (
     PulseTrainFamily("fcc-0", Region.FCC, _FCC, (1.0, 1.0), (18, 18), pri_us=(1428, 1428)),
-    PulseTrainFamily("fcc-1", Region.FCC, _FCC + "5a Test B", (1.0, 1.0), (0, 0), (518, 3066), pulse_count="fcc-type1"),
+    PulseTrainFamily(
+        "fcc-1a",
+        Region.FCC,
+        _FCC + "a Test A [bg]",
+        (1.0, 1.0),
+        (0, 0),
+        (518, 3066),
+        pri_choices_us=FCC_TYPE1_TEST_A_PRI_US,
+        pulse_count="fcc-type1",
+    ),
+    PulseTrainFamily(
+        "fcc-1",
+        Region.FCC,
+        _FCC + "a Test B",
+        (1.0, 1.0),
+        (0, 0),
+        (518, 3066),
+        pri_excluded_us=FCC_TYPE1_TEST_A_PRI_US,
+        pulse_count="fcc-type1",
+    ),
     PulseTrainFamily("fcc-2", Region.FCC, _FCC, (1.0, 5.0), (23, 29), pri_us=(150, 230)),
     PulseTrainFamily("fcc-3", Region.FCC, _FCC, (6.0, 10.0), (16, 18), pri_us=(200, 500)),
     PulseTrainFamily("fcc-4", Region.FCC, _FCC, (11.0, 20.0), (12, 16), pri_us=(200, 500)),
@@ -183,6 +212,25 @@ RADAR_FAMILIES: tuple[RadarFamily, ...] = (
     ),
     ChirpBurstFamily("jp-w56-chirp", Region.JP, _JP + " (= FCC 5)", channel_mhz=W56_CHANNEL_MHZ),
     HoppingFamily("jp-w56-hopping", Region.JP, _JP + " (= FCC 6 [M])", channel_mhz=W56_CHANNEL_MHZ),
+)
+
+
+def _weather_cac(fam: PulseTrainFamily) -> PulseTrainFamily:
+    """The same ETSI signal as sent during CAC on a weather channel: ten times the pulses per burst."""
+    low, high = fam.pulses
+    return replace(
+        fam,
+        name=f"{fam.name}-weather",
+        source=fam.source + "; weather-channel CAC, ppb ×10 [M]",
+        pulses=(low * WEATHER_PPB_FACTOR, high * WEATHER_PPB_FACTOR),
+        channel_mhz=ETSI_WEATHER_CHANNEL_MHZ,
+    )
+
+
+RADAR_FAMILIES: tuple[RadarFamily, ...] = _TABLE_FAMILIES + tuple(
+    _weather_cac(f)
+    for f in _TABLE_FAMILIES
+    if isinstance(f, PulseTrainFamily) and f.region is Region.ETSI and f.name != "etsi-ref"
 )
 
 RADAR_FAMILY_BY_NAME: dict[str, RadarFamily] = {f.name: f for f in RADAR_FAMILIES}

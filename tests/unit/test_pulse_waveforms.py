@@ -11,6 +11,7 @@ from hil_tests.pulses.generator import Impairments, family_names, fcc_type1_puls
 from hil_tests.pulses.negatives import NEGATIVE_FAMILIES
 from hil_tests.pulses.trace_format import PulseTrace, check_trace
 from hil_tests.pulses.waveforms import (
+    FCC_TYPE1_TEST_A_PRI_US,
     RADAR_FAMILIES,
     ChirpBurstFamily,
     HoppingFamily,
@@ -205,3 +206,22 @@ def test_negatives_are_valid_traces_with_their_documented_shape(neg: object) -> 
             assert all(p.chirp for p in trace.pulses)
             long_chirps = [p.ts_us for p in trace.pulses if p.width_us >= 48]
             assert not any(984 <= b - a <= 2016 for a, b in itertools.pairwise(long_chirps))
+
+
+def test_fcc_type1_test_a_draws_only_table_5a_pris_and_test_b_never_does() -> None:
+    test_a = {_gaps(generate("fcc-1a", seed))[0] for seed in range(200)}
+    test_b = {_gaps(generate("fcc-1", seed))[0] for seed in range(200)}
+    assert test_a <= set(FCC_TYPE1_TEST_A_PRI_US)
+    assert len(test_a) >= 15, "Test A uses at least 15 of the 23 table values over 200 bursts"
+    assert not test_b & set(FCC_TYPE1_TEST_A_PRI_US)
+    assert len(FCC_TYPE1_TEST_A_PRI_US) == 23
+
+
+def test_etsi_weather_channel_cac_signals_send_ten_times_the_pulses_on_a_weather_channel() -> None:
+    table = {f.name: f for f in TRAINS if f.region is Region.ETSI and not f.name.endswith("-weather")}
+    weather = {f.name.removesuffix("-weather"): f for f in TRAINS if f.name.endswith("-weather")}
+    assert set(weather) == set(table) - {"etsi-ref"}
+    for name, fam in weather.items():
+        assert fam.pulses == (table[name].pulses[0] * 10, table[name].pulses[1] * 10)
+        assert 5600 <= fam.channel_mhz <= 5650
+        assert generate(fam, 1).channel_mhz == fam.channel_mhz
