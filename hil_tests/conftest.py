@@ -22,12 +22,14 @@ from hil_tests.rig.figures import Figure, Figures, append_record
 from hil_tests.rig.guest import Guest, RigSession
 from hil_tests.rig.guest_build import GuestBuildError, build_guest
 from hil_tests.rig.hwsim_ap import HwsimBench, short_cac
-from hil_tests.rig.regulatory import Regulatory
+from hil_tests.rig.lab_bench import LabBench
+from hil_tests.rig.lab_inventory import LabInventoryError
+from hil_tests.rig.regulatory import Regulatory, RegulatoryMode
 from hil_tests.rig.rrm_stack import HostController
-from hil_tests.rig.target import TargetSpec, TargetUnavailable, check_lab_target, parse_target
+from hil_tests.rig.target import DfsBench, TargetSpec, TargetUnavailable, check_lab_target, parse_target
 
 _TARGET = pytest.StashKey[TargetSpec]()
-_BENCH_USED = pytest.StashKey[HwsimBench]()  # set by the bench fixtures, read after the test by the autouse one
+_BENCH_USED = pytest.StashKey[DfsBench]()  # set by the bench fixtures, read after the test by the autouse one
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -35,13 +37,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--target", default="hwsim", help="hwsim (default: QEMU + mac80211_hwsim) or lab:FILE")
     group.addoption("--hil-cac-ms", type=int, default=2000, help="CAC of the short-CAC test mode (default 2000)")
     group.addoption("--hil-keep", action="store_true", help="keep the guest's work folder (logs, pcaps)")
+    group.addoption("--lab-ap", metavar="NAME", help="with --target lab:FILE: the AP to use (default: the first)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     try:
-        config.stash[_TARGET] = parse_target(config.getoption("--target"))
-    except ValueError as exc:
+        config.stash[_TARGET] = spec = parse_target(config.getoption("--target"))
+        if spec.kind == "lab":
+            check_lab_target(spec)  # a bad inventory stops the run, naming the file and key
+    except TargetUnavailable:
+        pass  # no inventory file: the tests skip with that reason
+    except (ValueError, LabInventoryError) as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A target's refusal inside a test (e.g. a lab AP without a monitor radio) skips it with the reason."""
+    try:
+        return (yield)
+    except TargetUnavailable as exc:
+        pytest.skip(f"{item.config.stash[_TARGET]}: {exc}")
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +73,8 @@ def hil_target(pytestconfig: pytest.Config) -> TargetSpec:
 
 @pytest.fixture(scope="session")
 def guest_session(hil_target: TargetSpec, pytestconfig: pytest.Config) -> Iterator[tuple[Guest, RigSession]]:
+    if hil_target.kind == "lab":
+        pytest.skip(f"needs the hwsim guest (QEMU); --target {hil_target} runs the lab_compatible tests only")
     if not sys.platform.startswith("linux") or os.geteuid() != 0:
         pytest.skip("the HIL guest needs Linux and root (it shares the host root and runs hostapd as guest root)")
     if shutil.which("qemu-system-x86_64") is None:
@@ -95,20 +113,56 @@ def _hwsim_bench(guest: Guest) -> HwsimBench:
     return HwsimBench(guest)
 
 
-@pytest.fixture
-def bench(_hwsim_bench: HwsimBench, pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> HwsimBench:
-    """Fresh hwsim radios in the TEST MODE short-CAC regulatory domain (CRDA stand-in, not regulatory.db)."""
-    _hwsim_bench.reset(short_cac(pytestconfig.getoption("--hil-cac-ms")))
-    request.node.stash[_BENCH_USED] = _hwsim_bench
-    return _hwsim_bench
+@pytest.fixture(scope="session")
+def _lab_bench(
+    hil_target: TargetSpec, pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LabBench]:
+    inventory = check_lab_target(hil_target)
+    lab = LabBench(inventory, inventory.ap(pytestconfig.getoption("--lab-ap")), tmp_path_factory.mktemp("lab"))
+    lab.open()
+    try:
+        yield lab
+    finally:
+        lab.close()
+
+
+def _lab_bench_for(request: pytest.FixtureRequest) -> LabBench:
+    """The lab bench, for tests marked `lab_compatible` (hostap's @remote_compatible); others skip."""
+    if request.node.get_closest_marker("lab_compatible") is None:
+        pytest.skip("not marked lab_compatible: it uses parts only the hwsim guest has")
+    lab: LabBench = request.getfixturevalue("_lab_bench")
+    return lab
 
 
 @pytest.fixture
-def bench_real_regdb(_hwsim_bench: HwsimBench, request: pytest.FixtureRequest) -> HwsimBench:
-    """Fresh hwsim radios under the real signed regulatory.db (the kernel's 60 s CAC)."""
-    _hwsim_bench.reset(Regulatory())
-    request.node.stash[_BENCH_USED] = _hwsim_bench
-    return _hwsim_bench
+def bench(hil_target: TargetSpec, pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> DfsBench:
+    """Fresh radios. hwsim: the TEST MODE short-CAC regulatory domain (CRDA stand-in, not regulatory.db).
+    Lab: the AP's own regulatory domain, reset as far as its inventory allows."""
+    chosen: DfsBench
+    if hil_target.kind == "lab":
+        chosen = _lab_bench_for(request)
+        chosen.reset(chosen.regulatory)
+    else:
+        chosen = request.getfixturevalue("_hwsim_bench")
+        chosen.reset(short_cac(pytestconfig.getoption("--hil-cac-ms")))
+    request.node.stash[_BENCH_USED] = chosen
+    return chosen
+
+
+@pytest.fixture
+def bench_real_regdb(hil_target: TargetSpec, request: pytest.FixtureRequest) -> DfsBench:
+    """Fresh radios under the real signed regulatory.db (the kernel's 60 s CAC); a lab AP must run it too."""
+    chosen: DfsBench
+    if hil_target.kind == "lab":
+        chosen = _lab_bench_for(request)
+        if chosen.regulatory.mode is not RegulatoryMode.REAL_DB:
+            pytest.skip(f"the lab AP runs {chosen.regulatory.label}, not the real signed regulatory.db")
+        chosen.reset(chosen.regulatory)
+    else:
+        chosen = request.getfixturevalue("_hwsim_bench")
+        chosen.reset(Regulatory())
+    request.node.stash[_BENCH_USED] = chosen
+    return chosen
 
 
 @pytest.fixture(autouse=True)
@@ -119,7 +173,7 @@ def _check_and_reset_radios(request: pytest.FixtureRequest) -> Iterator[None]:
     if bench is None:
         return
     problems = bench.problems()
-    if bench.guest.alive():
+    if bench.alive():
         bench.stop_all()
     if problems:
         pytest.fail("rig invariants broken after the test: " + "; ".join(problems))

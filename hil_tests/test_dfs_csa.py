@@ -15,9 +15,10 @@ import pytest
 from hil_tests.rig.air_capture import read_pcap, summarise
 from hil_tests.rig.figures import Figures
 from hil_tests.rig.guest import Event
-from hil_tests.rig.hwsim_ap import Capture, HostapdAp, HwsimBench, Station, wait_until
+from hil_tests.rig.hwsim_ap import Capture, HostapdAp, Station, wait_until
+from hil_tests.rig.target import DfsBench
 
-pytestmark = pytest.mark.hil
+pytestmark = [pytest.mark.hil, pytest.mark.lab_compatible]
 
 RADAR_CHANNEL, RADAR_MHZ = 52, 5260
 FALLBACK_CHANNEL, FALLBACK_MHZ = 36, 5180  # the agent's pre-set fallback (SET chanlist)
@@ -25,7 +26,7 @@ AGENT_MHZ = 5745  # channel 149, where the agent wants the AP after the radar
 OBSERVE_S = 1.0  # how long the monitor keeps listening on the radar channel after the AP left
 
 
-def _dfs_bss(bench: HwsimBench) -> tuple[HostapdAp, Station, Capture]:
+def _dfs_bss(bench: DfsBench) -> tuple[HostapdAp, Station, Capture]:
     """AP on channel 52 with CAC done, a station on it, the monitor on 5260 MHz; fallback pre-set to 36."""
     ap_radio, sta_radio, mon_radio = bench.radios
     capture = bench.start_monitor(mon_radio, RADAR_MHZ)
@@ -47,7 +48,7 @@ def _station_on(sta: Station, freq_mhz: int) -> None:
     wait_until(there, 10.0, f"station COMPLETED on {freq_mhz} MHz", lambda: str(status))
 
 
-def _air_figures(bench: HwsimBench, capture: Capture, radar_t: float, left_t: float, figures: Figures) -> int:
+def _air_figures(bench: DfsBench, capture: Capture, radar_t: float, left_t: float, figures: Figures) -> int:
     """Record closing airtime (after radar) and frames after the AP left; returns the latter count."""
     time.sleep(OBSERVE_S)  # observation window on the radar channel
     bench.stop_monitor(capture)
@@ -64,7 +65,7 @@ def _csa_finished(ap: HostapdAp, freq_mhz: int, after: int) -> Event:
     return ap.wait_event(f"AP-CSA-FINISHED freq={freq_mhz}", timeout=10.0, after=after)
 
 
-def test_radar_csa_lands_on_chanlist_channel(bench: HwsimBench, figures: Figures) -> None:
+def test_radar_csa_lands_on_chanlist_channel(bench: DfsBench, figures: Figures) -> None:
     """On radar, hostapd's own single CSA takes the AP and its station to the channel pre-set with chanlist."""
     ap, sta, capture = _dfs_bss(bench)
     mark = ap.mark()
@@ -82,7 +83,7 @@ def test_radar_csa_lands_on_chanlist_channel(bench: HwsimBench, figures: Figures
     assert on_nop == 0, f"{on_nop} frames on {RADAR_MHZ} MHz after the AP left it"
 
 
-def test_chan_switch_fails_during_csa_then_works_after(bench: HwsimBench, figures: Figures) -> None:
+def test_chan_switch_fails_during_csa_then_works_after(bench: DfsBench, figures: Figures) -> None:
     """CHAN_SWITCH while hostapd's own CSA runs is refused; sent on AP-CSA-FINISHED it moves the AP again."""
     ap, sta, capture = _dfs_bss(bench)
     mark = ap.mark()
@@ -109,7 +110,7 @@ def test_chan_switch_fails_during_csa_then_works_after(bench: HwsimBench, figure
     assert on_nop == 0, f"{on_nop} frames on {RADAR_MHZ} MHz after the AP left it"
 
 
-def test_real_60s_cac_with_signed_regulatory_db(bench_real_regdb: HwsimBench, figures: Figures) -> None:
+def test_real_60s_cac_with_signed_regulatory_db(bench_real_regdb: DfsBench, figures: Figures) -> None:
     """Under the real signed regulatory.db the AP waits the full 60 s CAC, then radar still moves it by CSA."""
     bench = bench_real_regdb
     ap_radio, _sta_radio, mon_radio = bench.radios

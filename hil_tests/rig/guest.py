@@ -31,9 +31,17 @@ from hil_tests.rig.guest_build import REPO_ROOT, GuestImage
 
 GUEST_FORWARD_ADDR = "10.0.2.100"
 GUEST_FORWARD_PORT = 7000
+GUEST_SSH_PORT = 22  # QEMU forwards 127.0.0.1:Guest.ssh_port on the host here (sshd, for the lab target's proof)
 _LIVE: set[Guest] = set()
 _prctl = ctypes.CDLL(None, use_errno=True).prctl
 PR_SET_PDEATHSIG = 1
+
+
+def free_local_port() -> int:
+    """A TCP port free on the host's loopback now (QEMU's hostfwd needs a number up front)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def end_with_parent(sig: int = signal.SIGKILL) -> None:
@@ -141,6 +149,7 @@ class Guest:
         self._pending: dict[int, tuple[threading.Event, list[dict[str, Any]]]] = {}
         self._next_id = 0
         self._ready = threading.Event()
+        self.ssh_port = free_local_port()
 
     @property
     def console_log(self) -> Path:
@@ -161,7 +170,8 @@ class Guest:
             "-device", "virtio-9p-pci,fsdev=fsroot,mount_tag=/dev/root",
             "-fsdev", f"local,security_model=none,id=fshil,path={self.workdir}",
             "-device", "virtio-9p-pci,fsdev=fshil,mount_tag=hil",
-            "-netdev", f"user,id=n0,restrict=on,guestfwd=tcp:{GUEST_FORWARD_ADDR}:{GUEST_FORWARD_PORT}-cmd:{relay}",
+            "-netdev", f"user,id=n0,restrict=on,guestfwd=tcp:{GUEST_FORWARD_ADDR}:{GUEST_FORWARD_PORT}-cmd:{relay}"
+                       f",hostfwd=tcp:127.0.0.1:{self.ssh_port}-:{GUEST_SSH_PORT}",
             "-device", "virtio-net-pci,netdev=n0,romfile=",
             "-device", "virtio-serial-pci",
             "-chardev", f"socket,id=ctl,path={self.workdir}/ctl.sock,server=on,wait=off",

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from hil_tests.rig.guest import Event, Guest, GuestError
 from hil_tests.rig.regulatory import Regulatory, RegulatoryMode, load_wireless_stack
+from hil_tests.rig.rig_channel import RigChannel
 
 HOSTAPD_DIR = "/var/run/hostapd"
 WPAS_DIR = "/var/run/wpa_supplicant"
@@ -41,7 +42,7 @@ class CtrlClient:
     default to the events since this client attached, never a previous test's.
     """
 
-    def __init__(self, guest: Guest, name: str, path: str) -> None:
+    def __init__(self, guest: RigChannel, name: str, path: str) -> None:
         self.guest, self.name, self.path = guest, name, path
         self.attached_at = guest.events.mark(name)
         guest.call("ctrl_open", name=name, path=path, timeout=10.0)
@@ -73,14 +74,14 @@ class CtrlClient:
 
 
 class HostapdAp(CtrlClient):
-    def __init__(self, guest: Guest, radio: Radio) -> None:
-        super().__init__(guest, f"hostapd-{radio.iface}", f"{HOSTAPD_DIR}/{radio.iface}")
+    def __init__(self, guest: RigChannel, radio: Radio, ctrl_dir: str = HOSTAPD_DIR) -> None:
+        super().__init__(guest, f"hostapd-{radio.iface}", f"{ctrl_dir}/{radio.iface}")
         self.radio = radio
 
 
 class Station(CtrlClient):
-    def __init__(self, guest: Guest, radio: Radio) -> None:
-        super().__init__(guest, f"wpas-{radio.iface}", f"{WPAS_DIR}/{radio.iface}")
+    def __init__(self, guest: RigChannel, radio: Radio, ctrl_dir: str = WPAS_DIR) -> None:
+        super().__init__(guest, f"wpas-{radio.iface}", f"{ctrl_dir}/{radio.iface}")
         self.radio = radio
 
 
@@ -176,12 +177,7 @@ class HwsimBench:
         control = CtrlClient(self.guest, f"hostapd-global-{radio.iface}", glob)
         control.ok(f"ADD {radio.iface} {HOSTAPD_DIR}")
         ap = HostapdAp(self.guest, radio)
-        values = {
-            "driver": "nl80211", "ssid": ssid, "country_code": self.regulatory.country, "ieee80211d": "1",
-            "ieee80211h": "1", "hw_mode": "a", "channel": str(channel), "ieee80211n": "1",
-            **(settings or {}),
-        }  # fmt: skip
-        for key, value in values.items():
+        for key, value in dfs_ap_settings(self.regulatory.country, channel, ssid, settings).items():
             ap.ok(f"SET {key} {value}")
         ap.ok("ENABLE")
         return ap
@@ -239,6 +235,9 @@ class HwsimBench:
         path = f"/sys/kernel/debug/ieee80211/{radio.phy}/hwsim/dfs_simulate_radar"
         return float(self.guest.call("write_file", path=path, data="1")["t"])
 
+    def alive(self) -> bool:
+        return self.guest.alive()
+
     def problems(self) -> list[str]:
         """Invariants checked after each test: the guest answers, and no daemon the test started died on its own."""
         if not self.guest.alive():
@@ -251,6 +250,15 @@ class HwsimBench:
         for stream, mark in self._spawned.items():
             found += [f"{stream} exited by itself: {e.text}" for e in self.guest.events.events(stream)[mark:]]
         return found
+
+
+def dfs_ap_settings(country: str, channel: int, ssid: str, settings: Mapping[str, str] | None) -> dict[str, str]:
+    """The hostapd settings of a DFS AP on any target: country, 802.11h/d, 5 GHz HT, then the test's own."""
+    return {
+        "driver": "nl80211", "ssid": ssid, "country_code": country, "ieee80211d": "1",
+        "ieee80211h": "1", "hw_mode": "a", "channel": str(channel), "ieee80211n": "1",
+        **(settings or {}),
+    }  # fmt: skip
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str, seen: Callable[[], str]) -> None:

@@ -1,10 +1,11 @@
-"""HIL targets: `hwsim` (the QEMU guest, default) or `lab:FILE` (lab APs over SSH, to come), one bench interface.
+"""HIL targets: `hwsim` (the QEMU guest, default) or `lab:FILE` (lab APs over SSH, `lab_bench`), one bench interface.
 
 The tests use a bench only through `DfsBench`, so the same assertions run on any target (STYLE.md 7):
-a lab bench would start hostapd over SSH on a real radio, inject radar through the driver's debugfs
-(ath10k/ath11k `dfs_simulate_radar`, mt76 `radar_trigger`, ../shared/facts/dfs.md section 5), capture
-with a monitor radio and run the product's agent on the AP (`start_process`), returning the same `Radio`,
-`CtrlClient` and `Capture` shapes.
+the lab bench starts hostapd over SSH on a real radio, injects radar through the driver's debugfs
+(ath10k/ath11k `dfs_simulate_radar`, mt76 `radar_trigger`, ../shared/facts/dfs.md section 5), captures
+with a monitor radio and runs the product's agent on the AP (`start_process`), returning the same `Radio`,
+`CtrlClient` and `Capture` shapes. Tests marked `lab_compatible` run on both targets; a lab bench's
+refusal (`TargetUnavailable`) raised inside a test makes that test skip with its message.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Protocol
 
 from hil_tests.rig.guest import Event
 from hil_tests.rig.hwsim_ap import Capture, HostapdAp, Radio, Station
+from hil_tests.rig.lab_inventory import LabInventory, load_inventory
 from hil_tests.rig.regulatory import Regulatory
 
 
@@ -41,12 +43,12 @@ def parse_target(text: str) -> TargetSpec:
     raise ValueError(f"--target {text!r}: expected 'hwsim' or 'lab:FILE' (a lab inventory file)")
 
 
-def check_lab_target(spec: TargetSpec) -> None:
-    """The lab target's gate: it is designed for (see the module doc) but not built yet."""
+def check_lab_target(spec: TargetSpec) -> LabInventory:
+    """The lab target's inventory; TargetUnavailable if the file is missing, LabInventoryError if it is invalid."""
     assert spec.lab_file is not None
     if not spec.lab_file.exists():
         raise TargetUnavailable(f"lab target: inventory file {spec.lab_file} does not exist")
-    raise TargetUnavailable(f"lab target ({spec.lab_file}): the SSH lab bench is not implemented yet")
+    return load_inventory(spec.lab_file)
 
 
 class DfsBench(Protocol):
@@ -85,3 +87,5 @@ class DfsBench(Protocol):
     def stop_process(self, name: str) -> int | None: ...
 
     def problems(self) -> list[str]: ...
+
+    def alive(self) -> bool: ...

@@ -5,6 +5,8 @@
 {"tests": [{"name", "outcome", "figures"}], "figures": {"radar_to_agent_channel_ms": [...],
 "channel_move_time_ms": [...], "closing_airtime_ms": [...], "frames_on_nop_channel": N}}; the tests
 append their figures and outcomes to a results file the report is built from (hil_tests/rig/figures.py).
+`--target lab:FILE [--lab-ap NAME]` runs the `lab_compatible` tests on a lab AP over SSH; the inventory
+is checked first, so a bad one is a usage error naming the file and key (hil_tests/rig/lab_inventory.py).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def register(
     hil_sub = hil.add_subparsers(dest="hil_command", required=True, metavar="HIL_COMMAND")
     run = hil_sub.add_parser("run", help="run the HIL tests (pytest hil_tests) and report their figures")
     run.add_argument("--target", default="hwsim", help="hwsim (default: QEMU + mac80211_hwsim) or lab:FILE")
+    run.add_argument("--lab-ap", metavar="NAME", help="with --target lab:FILE: the inventory's AP to use")
     run.add_argument("--json", metavar="REPORT", type=Path, help="write the JSON report to this file")
     run.add_argument("-k", dest="keyword", metavar="EXPR", help="only tests matching this pytest -k expression")
     run.add_argument("--pytest-arg", action="append", default=[], metavar="ARG", help="extra pytest argument")
@@ -50,14 +53,19 @@ def _repo_root() -> Path:
 
 def _run(ns: argparse.Namespace) -> int:
     from hil_tests.rig.figures import RESULTS_ENV, build_report, read_records
-    from hil_tests.rig.target import parse_target
+    from hil_tests.rig.target import TargetSpec, TargetUnavailable, check_lab_target, parse_target
 
     try:
         target = parse_target(ns.target)
-    except ValueError as exc:
+        if target.lab_file is not None:  # pytest runs in the repository: pass the inventory's full path
+            target = TargetSpec("lab", target.lab_file.resolve())
+            check_lab_target(target).ap(ns.lab_ap)
+    except (ValueError, TargetUnavailable) as exc:  # LabInventoryError is a ValueError
         raise UsageError(str(exc)) from None
     repo = _repo_root()
     argv = [sys.executable, "-m", "pytest", "hil_tests", "--target", str(target), *ns.pytest_arg]
+    if ns.lab_ap:
+        argv += ["--lab-ap", ns.lab_ap]
     if ns.keyword:
         argv += ["-k", ns.keyword]
     with tempfile.TemporaryDirectory(prefix="rrm-hil-") as tmp:
