@@ -42,7 +42,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=[],
         metavar="URL",
         help="a real AP by driver URL (repeat): hostapd:///var/run/hostapd/wlan0, netconf://USER@HOST:PORT, "
-        "snmp://COMMUNITY@HOST:PORT, snmpv3://USER@HOST:PORT (see `rrm probe --help`); replaces --driver",
+        "snmp://COMMUNITY@HOST:PORT, snmpv3://USER@HOST:PORT (see `rrm probe --help`); replaces --driver. "
+        "hostapd URLs take ?spectral=PATH: read ath9k/ath10k spectral samples from PATH (the debugfs "
+        "spectral_scan0 relay file, or a FIFO) and raise NON_WIFI_BURST from them",
     )
     p.add_argument("--ap-socket", type=Path, help="sim-ap driver: the control socket of `rrm sim-ap`")
     p.add_argument("--scenario", default=DEFAULT_SCENARIO, help="sim driver: scenario file or shipped name")
