@@ -1,10 +1,12 @@
 """Open a driver for an AP named by URL: the one place that knows which scheme is which driver.
 
 ``hostapd:///var/run/hostapd/wlan0`` (a Linux AP's hostapd control socket, with nl80211 where the
-kernel has it), ``netconf://USER@HOST:PORT`` (an OpenConfig AP; password from RRM_NETCONF_PASSWORD
-or ``?key=FILE``), ``snmp://COMMUNITY@HOST:PORT`` (v2c) and ``snmpv3://USER@HOST:PORT`` (v3
-authPriv; keys from RRM_SNMP_AUTH_KEY / RRM_SNMP_PRIV_KEY). Each driver's module parses its own
-options; secrets never come from the URL text, so URLs can be logged and shown.
+kernel has it; ``?spectral=PATH`` adds a spectral-scan source, ``?scan_interval=S`` paces the AP's
+own neighbour scans, 0 turns them off), ``netconf://USER@HOST:PORT`` (an
+OpenConfig AP; password from RRM_NETCONF_PASSWORD or ``?key=FILE``), ``snmp://COMMUNITY@HOST:PORT``
+(v2c) and ``snmpv3://USER@HOST:PORT`` (v3 authPriv; keys from RRM_SNMP_AUTH_KEY / RRM_SNMP_PRIV_KEY).
+Each driver's module parses its own options; secrets never come from the URL text, so URLs can be
+logged and shown.
 """
 
 from __future__ import annotations

@@ -80,6 +80,7 @@ def test_driver_reads_sets_and_hears_radar_through_nl80211(bench: HwsimBench, fi
     opened = probe.wait("opened", timeout=60.0)
     assert opened["reason"] == "", f"no nl80211 in the guest: {opened['reason']}"
     assert {"utilisation", "noise", "clients", "tx_power"} <= set(opened["reads"]), opened["reads"]
+    assert "neighbours" not in opened["reads"], "an AP scan on DFS channel 52 must be refused (EBUSY), not advertised"
     assert opened["can_change_tx_power"], opened
     _check_telemetry(probe.wait("telemetry", timeout=30.0), sta_radio.mac, figures)
 

@@ -9,4 +9,6 @@ Modules, one idea each:
     radio_facts, frequencies: band, config and capabilities from STATUS; MHz to channels (pure).
     nl80211, nl80211_decode, telemetry: pyroute2 I/O, its message decoding and survey/station
         deltas (pure).
+    nl80211_scan, scan_results, neighbour_scan: the AP's own passive scan of its channel (I/O),
+        scan dump decoding (pure) and its rate limit and cache (pure): the NEIGHBOURS reading.
 """

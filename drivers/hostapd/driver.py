@@ -12,8 +12,12 @@ Two tasks run while the driver is open: one reads hostapd's events (translated b
 event_translation.py) and, when nothing happens for ``keepalive_s``, PINGs hostapd: a hostapd that
 stops answering is reported once as HW_FAILURE (``reason=hostapd_unreachable``) and, when it answers
 again (the control connection reattaches by itself), as RADIO_RECOVERED. The other reads nl80211's
-radar multicasts, when there are any. ``events()`` yields in order from a bounded queue (the oldest
-are dropped and counted when nobody reads) and ends once the driver is closed.
+radar multicasts, when there are any. With a spectral source (spectral_source.py; ``?spectral=PATH``
+in the URL) a third reads spectral samples and raises NON_WIFI_BURST, and state() carries the
+non-Wi-Fi duty it measured on the operating channel. Neighbours come from the AP's own passive scan of
+its channel (nl80211_scan.py), at most once per ``scan_interval``, the last result cached.
+``events()`` yields in order from a bounded queue (the oldest are dropped and counted when nobody
+reads) and ends once the driver is closed.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from drivers.event_buffer import DriverEventBuffer
 from drivers.hostapd.commands import CSA_BEACONS, CommandError, chan_switch_command, set_chanlist_command
@@ -31,6 +37,7 @@ from drivers.hostapd.frequencies import frequency_of_channel
 from drivers.hostapd.messages import HostapdEvent, HostapdStatus, parse_status
 from drivers.hostapd.nl80211 import Nl80211Error, Nl80211Radio
 from drivers.hostapd.nl80211_decode import RadarEventKind, StationEntry, SurveyEntry
+from drivers.hostapd.nl80211_scan import NeighbourSource
 from drivers.hostapd.radio_facts import config_of, phy_modes
 from drivers.hostapd.telemetry import (
     ASSUMED_NOISE_FLOOR_DBM,
@@ -45,14 +52,19 @@ from drivers.protocol import (
     ChangeRejected,
     DriverEvent,
     DriverUnavailable,
+    NeighborObservation,
     RadioInfo,
     RadioState,
     SteeringOutcome,
 )
+from radio_domain import regulatory
 from radio_domain.events import EventType
 from radio_domain.radio import ConfigChange, RadioConfig
 from radio_domain.regulatory import Region
 from rrm.clock import Clock
+
+if TYPE_CHECKING:  # imported where a spectral source is configured (it needs numpy)
+    from drivers.hostapd.spectral_source import SpectralFileSource
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +86,11 @@ class HostapdDriver:
         nl80211: Nl80211Radio | None,
         nl80211_reason: str,
         keepalive_s: float = KEEPALIVE_S,
+        spectral: SpectralFileSource | None = None,
+        neighbours: NeighbourSource | None = None,
     ) -> None:
         self.info = info
+        self.spectral = spectral  # spectral samples read from a file (ath9k/ath10k debugfs, a FIFO), if any
         self.radio_id = info.radio_id
         self.nl80211_reason = nl80211_reason  # why there is no nl80211 ("" when there is)
         self.fallback_channels: tuple[int, ...] | None = None  # what we last set (hostapd cannot be asked)
@@ -95,6 +110,7 @@ class HostapdDriver:
         self._last_survey: SurveyEntry | None = None
         self._last_stations: dict[str, StationEntry] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._neighbours = neighbours  # the AP's own rate-limited channel scan (nl80211_scan.py), if it works
 
     async def start(self) -> None:
         """Read the first config (and nl80211 counters, so the first state() has a baseline); start the pumps."""
@@ -106,6 +122,9 @@ class HostapdDriver:
         self._tasks.append(loop.create_task(self._pump_hostapd(), name=f"hostapd events {self.radio_id}"))
         if self._nl is not None:
             self._tasks.append(loop.create_task(self._pump_nl80211(), name=f"nl80211 radar {self.radio_id}"))
+        if self.spectral is not None:
+            spectral = self.spectral.run(self._publish_spectral)
+            self._tasks.append(loop.create_task(spectral, name=f"spectral {self.radio_id}"))
 
     @property
     def name(self) -> str:
@@ -118,7 +137,7 @@ class HostapdDriver:
         self._check_open("state")
         config = await self._read_config("state")
         if self._nl is None:
-            return [self._radio_state(config)]
+            return [replace(self._radio_state(config), non_wifi_duty=self._non_wifi_duty(config))]
         survey, stations = await self._telemetry("state")
         fractions = survey_fractions(self._last_survey, survey) if survey is not None else None
         errors = link_errors(self._last_stations, stations)
@@ -137,6 +156,8 @@ class HostapdDriver:
             retry_rate=errors.retry_rate if errors else 0.0,
             packet_error_rate=errors.packet_error_rate if errors else 0.0,
             clients=clients,
+            non_wifi_duty=self._non_wifi_duty(config),
+            neighbors=await self._neighbours_heard(),
         )
         return [state]
 
@@ -212,6 +233,8 @@ class HostapdDriver:
         await self._control.close()
         if self._nl is not None:
             self._nl.close()
+        if self._neighbours is not None:
+            self._neighbours.close()
         self._buffer.close()
 
     # ------------------------------------------------------------------ reading
@@ -266,6 +289,12 @@ class HostapdDriver:
         if operation == "open":
             self._last_survey, self._last_stations = survey, {s.mac: s for s in stations}
         return survey, stations
+
+    async def _neighbours_heard(self) -> tuple[NeighborObservation, ...]:
+        """BSSs other than ours heard on the operating channel (a scan when one is due; see nl80211_scan.py)."""
+        if self._neighbours is None:
+            return ()
+        return await self._neighbours.read(self._clock.now(), self._status.freq_mhz, self._status.bssids)
 
     def _radio_state(self, config: RadioConfig) -> RadioState:
         return RadioState(
@@ -372,6 +401,22 @@ class HostapdDriver:
                 self.radio_id, draft.type, now, channel=draft.channel, config=config, metadata=dict(draft.metadata)
             )
             self._buffer.put(event)
+
+    def _publish_spectral(self, event: DriverEvent) -> None:
+        """A NON_WIFI_BURST from the spectral source, with the radio's config as last read."""
+        self._buffer.put(replace(event, config=self._config))
+
+    def _non_wifi_duty(self, config: RadioConfig) -> float:
+        """Non-Wi-Fi duty on the operating channel from the spectral source (0 without one)."""
+        if self.spectral is None:
+            return 0.0
+        band = self.info.band
+        try:
+            span = regulatory.span_mhz(self._region or Region.FCC, band, config.channel, config.width_mhz)
+        except regulatory.RegulatoryError:
+            centre = regulatory.center_mhz(band, config.channel)
+            span = (centre - config.width_mhz / 2, centre + config.width_mhz / 2)
+        return self.spectral.watch.non_wifi_duty(span, self._clock.now())
 
     def _check_mine(self, operation: str, radio_id: str) -> None:
         self._check_open(operation)
