@@ -1,0 +1,126 @@
+"""`rrm train slow-loop`: collect simulator transitions, fit the safe-RL model, save it, print figures.
+
+Method: rrm/evaluation/slow_loop_training.py. The model file (``--out``, an .npz) is what the
+safe-RL slow-loop policy loads (controller/slow_loop/safe_rl_policy.py ``SafeRlPolicy.from_file``);
+``--transitions`` also keeps the logged data set. JSON figures: transitions by behaviour, seconds
+spent collecting and fitting, the fit's conservative values, and the held-out returns of the
+no-op, heuristic and safe-RL policies on world seeds the training did not see.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from rrm.cli.errors import UsageError
+from rrm.cli.json_figures import LateProgress, emit_figures
+from rrm.cli.scenario_resolution import DEFAULT_SCENARIO
+
+if TYPE_CHECKING:
+    from controller.slow_loop.cql_model import ConservativeQ
+    from controller.slow_loop.transition_log import TransitionLog
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("train", help="train the controller's learning loops offline in the simulator")
+    train_sub = p.add_subparsers(dest="train_command", required=True, metavar="{slow-loop}")
+    s = train_sub.add_parser(
+        "slow-loop",
+        help="the safe-RL slow-loop policy: logged transitions, conservative Q, held-out check",
+        description="Collects transitions from the simulator (no-op, random legal and heuristic moves), fits a "
+        "conservative Q function (fitted Q iteration with the CQL regulariser and a count-based penalty), saves "
+        "it, and compares the safe-RL policy with the heuristic on held-out episodes.",
+    )
+    s.add_argument(
+        "--scenario", default=DEFAULT_SCENARIO, help="scenario file, or a shipped one's name (default: %(default)s)"
+    )
+    s.add_argument("--episodes", type=int, default=12, help="training episodes (default: %(default)s)")
+    s.add_argument("--held-out", type=int, default=2, help="held-out episodes per policy (default: %(default)s)")
+    s.add_argument("--seed", type=int, default=0, help="seed of every draw (default: %(default)s)")
+    s.add_argument("--out", required=True, metavar="MODEL", help="where to write the model (.npz)")
+    s.add_argument("--transitions", metavar="FILE", help="also write the logged transitions (.npz)")
+    s.add_argument(
+        "--json", nargs="?", const="-", default="-", metavar="FILE", help="write the JSON to FILE (default: stdout)"
+    )
+    s.set_defaults(handler=_train_slow_loop)
+
+
+def _train_slow_loop(ns: argparse.Namespace) -> int:
+    from rrm.cli.scenario_resolution import resolve_scenario
+
+    if ns.episodes < 1:
+        raise UsageError(f"--episodes must be at least 1, not {ns.episodes}")
+    if ns.held_out < 0:
+        raise UsageError(f"--held-out must not be negative, not {ns.held_out}")
+    if ns.seed < 0:
+        raise UsageError(f"--seed must not be negative, not {ns.seed}")
+    from controller.slow_loop.cql_training import fit_conservative_q
+    from controller.slow_loop.transition_collection import collect_transitions
+    from rrm.evaluation.slow_loop_training import TrainingOptions, held_out_returns, heuristic_baseline
+
+    scenario, name = resolve_scenario(ns.scenario)
+    defaults = TrainingOptions()
+    options = replace(
+        defaults, collection=replace(defaults.collection, episodes=ns.episodes), held_out_episodes=ns.held_out
+    )
+    progress = LateProgress("rrm train slow-loop")
+    started = time.monotonic()
+    log = collect_transitions(scenario, heuristic_baseline(ns.seed), ns.seed, options.collection, progress)
+    collected = time.monotonic()
+    model, fit = fit_conservative_q(log, options.cql, ns.seed)
+    fitted = time.monotonic()
+    try:
+        model.save(ns.out)
+        if ns.transitions:
+            log.save(ns.transitions)
+    except OSError as exc:
+        raise UsageError(f"cannot write {exc.filename}: {exc.strerror or exc}") from None
+    held_out = held_out_returns(scenario, model, ns.seed, options) if ns.held_out else {}
+    figures: dict[str, object] = {
+        "scenario": name,
+        "seed": ns.seed,
+        "episodes": ns.episodes,
+        "transitions": log.n_transitions,
+        "moves": int(log.move_features.shape[0]),
+        "behaviour": log.behaviour_counts(),
+        "collection_s": round(collected - started, 2),
+        "training_s": round(fitted - collected, 2),
+        "model": ns.out,
+        "fit": {
+            "residual_std": round(fit.residual_std, 4),
+            "mean_data_move_value": round(fit.mean_data_move_value, 4),
+            "mean_candidate_value": round(fit.mean_candidate_value, 4),
+            "cql_gap": round(fit.cql_gap, 4),
+        },
+        "conservative_values": _conservative_values(model, log),
+        "held_out": {p: r.figures() for p, r in held_out.items()},
+    }
+    if held_out:
+        rl, heuristic = held_out["safe_rl"], held_out["heuristic"]
+        figures["held_out_safe_rl_minus_heuristic"] = round(_mean(rl.returns) - _mean(heuristic.returns), 3)
+    emit_figures(figures, ns.json)
+    return 0
+
+
+def _mean(values: tuple[float, ...]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def _conservative_values(model: ConservativeQ, log: TransitionLog) -> dict[str, float]:
+    """Mean point estimate and lower bound of the moves each behaviour took."""
+    import numpy as np
+
+    from controller.slow_loop.transition_log import Behaviour
+
+    found: dict[str, float] = {}
+    for behaviour in (Behaviour.RANDOM, Behaviour.HEURISTIC):
+        rows = [log.moves(i) for i in range(log.n_transitions) if log.behaviour[i] == behaviour]
+        moves = np.vstack(rows) if rows else np.zeros((0, log.move_features.shape[1]))
+        if moves.shape[0]:
+            found[f"{behaviour.name.lower()}_move_value"] = round(float(model.values(moves).mean()), 4)
+            found[f"{behaviour.name.lower()}_move_lower_bound"] = round(float(model.lower_bounds(moves).mean()), 4)
+    if log.candidate_features.size:
+        found["candidate_lower_bound_mean"] = round(float(model.lower_bounds(log.candidate_features).mean()), 4)
+    return found

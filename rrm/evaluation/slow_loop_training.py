@@ -1,0 +1,144 @@
+"""Training the safe-RL slow-loop policy on a scenario, and checking it on held-out episodes.
+
+``train_safe_rl``: transitions from the simulator (controller.slow_loop.transition_collection:
+no-op, random legal and staged heuristic moves, half the episodes from a scrambled plan), then
+the conservative Q fit (cql_training.py). ``held_out_returns``: episodes on world seeds the
+training never saw, each run three ways on the same seed: ``noop`` (keep the plan), ``heuristic``
+(the heuristic plan of the episode, staged ``max_aps_per_step`` radios per step) and ``safe_rl``
+(the safe-RL policy's plan, proposed once at the start and staged the same way). Figures: the
+mean return (sum of rewards, step_reward.py), the mean network QoE, and how often the learned
+plan was deployed rather than the heuristic's.
+
+Deterministic: collection episode ``e`` runs on world seed ``SeedSequence([seed, e])``; held-out
+episode ``e`` on ``SeedSequence([seed, HELD_OUT_STREAM, e])``; the fit's draws come from ``seed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from controller.slow_loop.cql_model import ConservativeQ
+from controller.slow_loop.cql_training import CqlSettings, FitReport, fit_conservative_q
+from controller.slow_loop.heuristic_planner import HeuristicPlanner
+from controller.slow_loop.move_candidates import Move
+from controller.slow_loop.safe_rl_policy import SafeRlPolicy, SafeRlSettings
+from controller.slow_loop.site_env import SiteEnv, SiteView
+from controller.slow_loop.site_plan import SitePlan
+from controller.slow_loop.transition_collection import CollectionSettings, collect_transitions
+from controller.slow_loop.transition_log import TransitionLog
+from drivers.sim.scenario_model import Scenario
+
+HELD_OUT_STREAM = 0x68656C64
+HELD_OUT_POLICIES = ("noop", "heuristic", "safe_rl")
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingOptions:
+    collection: CollectionSettings = field(default_factory=CollectionSettings)
+    cql: CqlSettings = field(default_factory=CqlSettings)
+    safe_rl: SafeRlSettings = field(default_factory=SafeRlSettings)
+    held_out_episodes: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class TrainedPolicy:
+    model: ConservativeQ
+    log: TransitionLog
+    fit: FitReport
+
+
+@dataclass(frozen=True, slots=True)
+class HeldOutResult:
+    policy: str
+    returns: tuple[float, ...]
+    mean_qoe: tuple[float, ...]
+    deployed: int = 0  # episodes where safe_rl chose its learned plan
+
+    def figures(self) -> dict[str, float | int]:
+        return {
+            "mean_return": round(float(np.mean(self.returns)), 3),
+            "mean_qoe": round(float(np.mean(self.mean_qoe)), 4),
+            "learned_plan_deployed": self.deployed,
+        }
+
+
+def heuristic_baseline(seed: int) -> HeuristicPlanner:
+    """The heuristic planner the safe-RL policy is measured against and falls back to."""
+    return HeuristicPlanner(seed=seed)
+
+
+def train_safe_rl(
+    scenario: Scenario, seed: int, options: TrainingOptions | None = None, progress: Progress | None = None
+) -> TrainedPolicy:
+    """Collect transitions on ``scenario`` and fit the conservative Q (module docstring)."""
+    options = options or TrainingOptions()
+    log = collect_transitions(scenario, heuristic_baseline(seed), seed, options.collection, progress)
+    model, fit = fit_conservative_q(log, options.cql, seed)
+    return TrainedPolicy(model, log, fit)
+
+
+def held_out_returns(
+    scenario: Scenario, model: ConservativeQ, seed: int, options: TrainingOptions | None = None
+) -> dict[str, HeldOutResult]:
+    """The three policies on held-out episodes (module docstring)."""
+    options = options or TrainingOptions()
+    found: dict[str, HeldOutResult] = {}
+    for name in HELD_OUT_POLICIES:
+        returns: list[float] = []
+        qoe: list[float] = []
+        deployed = 0
+        for episode in range(options.held_out_episodes):
+            world_seed = int(np.random.SeedSequence([seed, HELD_OUT_STREAM, episode]).generate_state(1)[0])
+            total, mean_qoe, learned = _episode(scenario, model, name, seed, world_seed, options)
+            returns.append(total)
+            qoe.append(mean_qoe)
+            deployed += int(learned)
+        found[name] = HeldOutResult(name, tuple(returns), tuple(qoe), deployed)
+    return found
+
+
+def _episode(
+    scenario: Scenario, model: ConservativeQ, policy: str, seed: int, world_seed: int, options: TrainingOptions
+) -> tuple[float, float, bool]:
+    env_settings = options.collection.env
+    heuristic = heuristic_baseline(seed)
+    env = SiteEnv(scenario, env_settings, guide=heuristic)
+    _, info = env.reset(seed=world_seed)
+    view: SiteView = info["view"]
+    plan: SitePlan | None = None
+    if policy == "heuristic":
+        plan = SitePlan(view.guide, "heuristic", "the heuristic plan of the episode")
+    elif policy == "safe_rl":
+        plan = SafeRlPolicy(model, heuristic, options.safe_rl).propose(view.graph, view.now)
+    pending = _plan_moves(view, plan)
+    total, qoe, done = 0.0, [], False
+    slots = env_settings.max_aps_per_step
+    while not done:
+        stage = _next_stage(pending, slots)
+        pending = pending[len(stage) :]
+        _, reward, terminated, truncated, info = env.step_moves(stage)
+        total += reward
+        qoe.append(float(info["mean_qoe"]))
+        done = terminated or truncated
+    learned = plan is not None and plan.reason.startswith("learned plan deployed")
+    return total, float(np.mean(qoe)), learned
+
+
+def _plan_moves(view: SiteView, plan: SitePlan | None) -> list[Move]:
+    if plan is None:
+        return []
+    return [Move(r, view.graph.nodes[r].ap_id, plan.assignments[r]) for r in plan.changed(view.graph)]
+
+
+def _next_stage(pending: list[Move], slots: int) -> list[Move]:
+    """The first moves of ``pending`` that touch at most ``slots`` APs, in plan order."""
+    stage: list[Move] = []
+    for move in pending:
+        if len({m.ap_id for m in stage} | {move.ap_id}) > slots or len(stage) == slots:
+            break
+        stage.append(move)
+    return stage

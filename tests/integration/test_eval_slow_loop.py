@@ -1,0 +1,78 @@
+"""`rrm eval slow-loop`: the static, TIP and heuristic policies on a short run of the unplanned office.
+
+safe_rl is left out here: it trains a model on the scenario first (minutes); its own tests cover it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rrm.cli.errors import UsageError
+from rrm.cli.slow_loop_eval_command import add_eval_parser
+
+pytestmark = pytest.mark.integration
+
+POLICY_KEYS = {"mean_qoe", "p5_qoe", "max_aps_changed_per_iteration", "rollbacks", "violations"}
+BASELINES = "static,tip_unmanaged_aware,heuristic"
+SHORT_RUN = ["--scenario", "unplanned_office", "--days", "0.1", "--step", "60", "--observe", "300"]
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rrm")
+    sub = p.add_subparsers(dest="command", required=True)
+    evaluation = sub.add_parser("eval")
+    add_eval_parser(evaluation.add_subparsers(dest="eval_command", required=True))
+    return p
+
+
+def run_cli(args: list[str], target: Path) -> dict[str, Any]:
+    ns = parser().parse_args(["eval", "slow-loop", *args, "--json", str(target)])
+    assert ns.handler(ns) == 0
+    figures: dict[str, Any] = json.loads(target.read_text())
+    return figures
+
+
+@pytest.fixture(scope="module")
+def figures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return run_cli([*SHORT_RUN, "--policies", BASELINES], tmp_path_factory.mktemp("slow") / "figures.json")
+
+
+def test_every_policy_reports_the_issue_figures(figures: dict[str, Any]) -> None:
+    """The JSON holds the policies asked for, with the five figures each, in range, and no violations."""
+    policies = figures["policies"]
+    assert set(policies) == set(BASELINES.split(",")), figures
+    for name, tally in policies.items():
+        assert set(tally) == POLICY_KEYS, f"{name}: {sorted(tally)}"
+        assert 0.0 <= tally["p5_qoe"] <= tally["mean_qoe"] <= 1.0, f"{name}: {tally}"
+        assert tally["violations"] == 0, figures["details"][name]
+        assert tally["max_aps_changed_per_iteration"] <= 3, tally
+
+
+def test_the_static_plan_never_changes_and_the_planners_improve_on_it(figures: dict[str, Any]) -> None:
+    """static: no changes; the heuristic changes APs in steps and beats the factory plan of the office."""
+    policies, details = figures["policies"], figures["details"]
+    assert details["static"]["changes"] == 0 and policies["static"]["max_aps_changed_per_iteration"] == 0
+    heuristic = details["heuristic"]
+    assert heuristic["changes"] > 0 and heuristic["approvals_requested"] == 1, heuristic
+    assert policies["heuristic"]["mean_qoe"] > policies["static"]["mean_qoe"], policies
+
+
+def test_same_seed_gives_the_same_figures(figures: dict[str, Any], tmp_path: Path) -> None:
+    """Deterministic: the heuristic alone, same seed, same figures."""
+    again = run_cli([*SHORT_RUN, "--policies", "heuristic"], tmp_path / "again.json")
+    assert again["policies"]["heuristic"] == figures["policies"]["heuristic"]
+
+
+def test_cli_refuses_unknown_policies_and_bad_periods() -> None:
+    """An unknown policy, or a plan period outside 4-24 h, is a usage error naming it."""
+    ns = parser().parse_args(["eval", "slow-loop", "--policies", "static,magic"])
+    with pytest.raises(UsageError, match="magic"):
+        ns.handler(ns)
+    ns = parser().parse_args(["eval", "slow-loop", "--period-hours", "1"])
+    with pytest.raises(UsageError, match="period"):
+        ns.handler(ns)
