@@ -15,7 +15,12 @@ Modules, light to heavy (only ``encoding``, ``surrogate`` and ``optimizer`` impo
 - ``exploration``: trust region, daily change budget, safety threshold, hysteresis, acquisition.
 - ``history``: observations, the bounded window and the small learned state that is persisted.
 - ``optimizer``: ``FastLoopOptimizer`` (ask/tell: ``propose(snapshot)`` / ``observe(...)``).
-- ``store``: SQLite persistence of observations, learned state and change times.
+- ``channel_evidence``: the ACS-like prior: per-channel busy estimates from the neighbour scan;
+  ``evidence_source`` builds it from the agents' wire samples.
+- ``store``: SQLite persistence of observations, learned state, change times and the planner's
+  state (``planner_state``: watched changes, due times, the change-id serial).
+- ``planner``: ``ChangePlanner``, the pure loop (proposal -> guardrails -> ... -> keep or roll back).
+- ``service``: ``FastLoopService``, the controller's shim around the planner (``--fast-loop``).
 - ``period``: ``next_period_s``, the adaptive loop period.
 - ``blas``: ``single_blas_thread()``, to call once after start (one BLAS thread, pitfall 7).
 - ``synthetic``: a hidden QoE landscape for tests and ``rrm bench bo``.

@@ -22,7 +22,7 @@ full 9,450-point 5 GHz FCC space).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Protocol
 
@@ -105,6 +105,21 @@ class SafeValues:
             and config.tx_power_dbm in self.tx_powers_dbm
             and config.obss_pd_dbm in self.obss_pd_dbm
         )
+
+
+def on_ladder(config: RadioConfig, safe: SafeValues) -> RadioConfig:
+    """``config`` with its tx power snapped to the nearest allowed step (the lower on a tie).
+
+    Operators and scenarios set powers off the ladder (18, 22 dBm). Compared as it is, such a
+    config differs in power from every candidate, so a move of one parameter (a channel) would
+    count as two and a cold trust region (radius 1) could never make it. The trust region
+    measures distances from the snapped config instead; a proposal then carries the snap along.
+    """
+    steps = safe.tx_powers_dbm
+    if not steps or config.tx_power_dbm in steps:
+        return config
+    nearest = min(steps, key=lambda p: (abs(p - config.tx_power_dbm), p))
+    return replace(config, tx_power_dbm=float(nearest))
 
 
 def _in_zone(zone: ZoneBounds, value: float) -> bool:

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from controller.fast_loop.candidates import candidate_table
+from controller.fast_loop.candidates import candidate_table, on_ladder
+from controller.fast_loop.channel_evidence import ChannelEvidence
 from controller.fast_loop.encoding import EncodingError, FloatArray, config_encoder
 from controller.fast_loop.exploration import DAY_S, ChangeBudget, Refusal, SafetySettings, TrustRegionRule, choose
 from controller.fast_loop.history import (
@@ -100,6 +101,13 @@ class Keep:
     reason: str
 
 
+def _prior(evidence: ChannelEvidence | None, configs: list[RadioConfig]) -> FloatArray:
+    """The prior mean of each config's reward (zero without evidence)."""
+    if evidence is None:
+        return np.zeros(len(configs), dtype=np.float64)
+    return evidence.prior_reward([c.channel for c in configs], [c.width_mhz for c in configs])
+
+
 def _same(a: RadioConfig, b: RadioConfig) -> bool:
     return (a.channel, a.width_mhz, a.tx_power_dbm, a.obss_pd_dbm) == (
         b.channel,
@@ -141,6 +149,7 @@ class FastLoopOptimizer:
         self._state = state or LearningState()
         self.last_keep: Keep | None = None
         self.last_outcome: ChangeOutcome | None = None
+        self._evidence: ChannelEvidence | None = None  # the latest told, for the hyperparameter fits
 
     @property
     def observations(self) -> tuple[Observation, ...]:
@@ -156,8 +165,21 @@ class FastLoopOptimizer:
 
     # -- tell ---------------------------------------------------------------------------------
 
-    def observe(self, config: RadioConfig, load: float, reward: float, now_s: float) -> Observation:
-        """Learn that ``config`` earned ``reward`` at ``load`` over the window ending at ``now_s``."""
+    def observe(
+        self,
+        config: RadioConfig,
+        load: float,
+        reward: float,
+        now_s: float,
+        evidence: ChannelEvidence | None = None,
+    ) -> Observation:
+        """Learn that ``config`` earned ``reward`` at ``load`` over the window ending at ``now_s``.
+
+        ``evidence`` (the radio's channel evidence of that window) becomes the prior mean the
+        hyperparameters are fitted against; None keeps the last one told.
+        """
+        if evidence is not None:
+            self._evidence = evidence
         obs = Observation(now_s, config, min(1.0, max(0.0, load)), float(reward))
         self._window = windowed([*self._window, obs], self.settings.window)
         state = self._settle(self._state, obs)
@@ -176,7 +198,7 @@ class FastLoopOptimizer:
         if breakdown is None:
             return None
         load = load_index(snapshot.telemetry.station_count)
-        return self.observe(snapshot.config, load, breakdown.reward, snapshot.now_s)
+        return self.observe(snapshot.config, load, breakdown.reward, snapshot.now_s, snapshot.evidence)
 
     def fit_hyperparameters(self) -> Hyperparameters:
         """Refit now, off schedule (e.g. in a worker after a restart without stored hyperparameters)."""
@@ -185,7 +207,7 @@ class FastLoopOptimizer:
         return hp
 
     def _fit(self, state: LearningState) -> Hyperparameters:
-        features, rewards = self._training()
+        features, rewards = self._training(self._evidence)
         start = state.hyperparameters or Hyperparameters()
         return fit_hyperparameters(features, rewards, config_encoder(self.region, self.band).groups, start, self._seed)
 
@@ -210,13 +232,16 @@ class FastLoopOptimizer:
             failures=state.failures + (not helped),
         )
 
-    def _training(self) -> tuple[FloatArray, FloatArray]:
+    def _training(self, evidence: ChannelEvidence | None) -> tuple[FloatArray, FloatArray]:
+        """GP inputs and targets of the window: rewards less the evidence's prior mean, if any."""
         encoder = config_encoder(self.region, self.band)
-        features = encoder.encode_configs([o.config for o in self._window], [o.load for o in self._window])
-        return features, np.asarray([o.reward for o in self._window], dtype=np.float64)
+        configs = [o.config for o in self._window]
+        features = encoder.encode_configs(configs, [o.load for o in self._window])
+        rewards = np.asarray([o.reward for o in self._window], dtype=np.float64)
+        return features, rewards - _prior(evidence, configs)
 
-    def _posterior(self) -> Posterior:
-        features, rewards = self._training()
+    def _posterior(self, evidence: ChannelEvidence | None) -> Posterior:
+        features, rewards = self._training(evidence)
         hp = self._state.hyperparameters or Hyperparameters()
         return Posterior(features, rewards, config_encoder(self.region, self.band).groups, hp)
 
@@ -246,7 +271,7 @@ class FastLoopOptimizer:
         if len(self._window) < self.settings.min_observations:
             return keep("too_little_data", f"{len(self._window)} observations, need {self.settings.min_observations}")
         table = candidate_table(self.region, self.band, snapshot.safe)
-        rows = np.flatnonzero(self.settings.trust.mask(table, snapshot.config, state.radius))
+        rows = np.flatnonzero(self.settings.trust.mask(table, on_ladder(snapshot.config, snapshot.safe), state.radius))
         if rows.size == 0:
             return keep("no_candidates", f"no legal, safe candidate within trust radius {state.radius}")
         load = load_index(snapshot.telemetry.station_count)
@@ -258,7 +283,11 @@ class FastLoopOptimizer:
         features = encoder.encode(
             table.channel[rows], table.width_mhz[rows], table.tx_power_dbm[rows], table.obss_pd_dbm[rows], load
         )
-        pred = self._posterior().predict(features, reference)
+        evidence = snapshot.evidence
+        candidates = [table.channel[rows], table.width_mhz[rows]]
+        pred = self._posterior(evidence).predict(features, reference)
+        if evidence is not None:
+            pred = pred.shifted(evidence.prior_reward(*candidates), float(_prior(evidence, [snapshot.config])[0]))
         choice = choose(pred, self.settings.safety, self._may_explore(now))
         if isinstance(choice, Refusal):
             return keep(choice.code, choice.text)
@@ -295,7 +324,7 @@ class FastLoopOptimizer:
         if not self._window:
             raise ValueError(f"radio {self.radio_id}: no observations to predict from")
         features = config_encoder(self.region, self.band).encode_configs(configs, load)
-        pred = self._posterior().predict(features, features[0])
+        pred = self._posterior(None).predict(features, features[0])
         return [(float(m), float(s)) for m, s in zip(pred.mean, pred.std, strict=True)]
 
     # -- the planner's side -------------------------------------------------------------------

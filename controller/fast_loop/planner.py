@@ -39,13 +39,15 @@ Any optimiser with the ``LoopOptimiser`` interface plugs in (the BO, or a random
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from controller.fast_loop.candidates import SafeValues
+from controller.fast_loop.channel_evidence import ChannelEvidence
 from controller.fast_loop.optimizer import Keep, Proposal
 from controller.fast_loop.period import FAST_S, next_period_s
+from controller.fast_loop.planner_state import RadioPlanState, WatchState
 from controller.fast_loop.reward import load_index, prediction_error, radio_reward
 from controller.fast_loop.telemetry import LoopTelemetry, RadioSnapshot
 from controller.guardrails import NetworkSnapshot, Verdict, check_iteration
@@ -55,13 +57,16 @@ from radio_domain.radio import Band, ConfigChange, RadioConfig, split_radio_id
 from radio_domain.regulatory import Region
 
 FAST_LOOP = "FAST"
+Judge = Callable[[Sequence[GuardProposal]], Sequence[Verdict]]
 RECENT_QOE = 5  # figures next_period_s looks at
 
 
 class LoopOptimiser(Protocol):
     """The ask/tell interface the planner drives (FastLoopOptimizer has it)."""
 
-    def observe(self, config: RadioConfig, load: float, reward: float, now_s: float) -> object: ...
+    def observe(
+        self, config: RadioConfig, load: float, reward: float, now_s: float, evidence: ChannelEvidence | None = None
+    ) -> object: ...
     def decide(self, snapshot: RadioSnapshot) -> Proposal | Keep: ...
     def applied(self, proposal: Proposal, now_s: float) -> None: ...
     def changed_recently(self, now_s: float, within_s: float = 600.0) -> bool: ...
@@ -82,6 +87,7 @@ class RadioReading:
     config: RadioConfig
     telemetry: LoopTelemetry | None
     safe: SafeValues = field(default_factory=SafeValues)
+    evidence: ChannelEvidence | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,19 +233,67 @@ class ChangePlanner:
     def watching(self, radio_id: str) -> bool:
         return self._radios[radio_id].watch is not None
 
+    def watched_changes(self) -> dict[str, str]:
+        """Radio id -> the id of the change it is watching."""
+        return {r.radio_id: r.watch.change_id for r in self._radios.values() if r.watch is not None}
+
+    # -- persistence (planner_state.py) -------------------------------------------------------
+
+    @property
+    def serial(self) -> int:
+        """The number in the last change id handed out."""
+        return self._serial
+
+    def restore_serial(self, serial: int) -> None:
+        self._serial = max(self._serial, serial)
+
+    def plan_state(self, radio_id: str) -> RadioPlanState:
+        """What the planner holds for the radio, to persist."""
+        radio = self._radios[radio_id]
+        watch = radio.watch
+        return RadioPlanState(
+            radio.next_due_s,
+            radio.window_start_s,
+            tuple(radio.recent_qoe),
+            None if watch is None else WatchState(watch.change_id, watch.proposal, watch.applied_s),
+        )
+
+    def restore(self, radio_id: str, state: RadioPlanState) -> None:
+        """Take back a persisted ``plan_state`` for an added radio (after a restart)."""
+        radio = self._radios[radio_id]
+        radio.next_due_s = state.next_due_s
+        radio.window_start_s = state.window_start_s
+        radio.recent_qoe.clear()
+        radio.recent_qoe.extend(state.recent_qoe)
+        watch = state.watch
+        radio.watch = None if watch is None else _Watch(watch.change_id, watch.proposal, watch.applied_s)
+
     # -- one iteration ------------------------------------------------------------------------
 
     def iterate(
-        self, now_s: float, readings: Mapping[str, RadioReading], network: NetworkSnapshot, site: SitePolicy
+        self,
+        now_s: float,
+        readings: Mapping[str, RadioReading],
+        network: NetworkSnapshot,
+        site: SitePolicy,
+        judge: Judge | None = None,
     ) -> list[Intent]:
-        """One loop iteration over the due radios among ``readings`` (module docstring)."""
+        """One loop iteration over the due radios among ``readings`` (module docstring).
+
+        ``judge`` turns the iteration's guardrail proposals into verdicts; by default the
+        guardrails on ``network`` and ``site``. The controller passes its change pipeline, which
+        also routes each verdict (sends, records shadow, queues approvals); a ``SendChange`` then
+        says what the pipeline sent.
+        """
         intents: list[Intent] = []
         proposals: list[tuple[_Radio, Proposal]] = []
         for radio_id in self.due(now_s):
             reading = readings.get(radio_id)
             if reading is not None:
                 intents += self._radio_step(self._radios[radio_id], reading, now_s, proposals)
-        intents += self._judge_proposals(proposals, network, site, now_s)
+        if judge is None:
+            judge = lambda guarded: check_iteration(guarded, network, site, now_s)  # noqa: E731
+        intents += self._judge_proposals(proposals, judge, now_s)
         return intents
 
     def _radio_step(
@@ -259,12 +313,19 @@ class ChangePlanner:
         radio.recent_qoe.append(breakdown.qoe)
         load = load_index(reading.telemetry.station_count)
         told = ObservedReward(radio.radio_id, reading.config, load, breakdown.reward)
-        radio.optimiser.observe(reading.config, load, breakdown.reward, now_s)
+        radio.optimiser.observe(reading.config, load, breakdown.reward, now_s, reading.evidence)
         radio.window_start_s = now_s
         if watch is not None:
             return [told, self._judge_change(radio, watch, reading.config, breakdown.reward, now_s)]
         snapshot = RadioSnapshot(
-            radio.radio_id, self.region, radio.band, now_s, reading.config, reading.telemetry, reading.safe
+            radio.radio_id,
+            self.region,
+            radio.band,
+            now_s,
+            reading.config,
+            reading.telemetry,
+            reading.safe,
+            reading.evidence,
         )
         decision = radio.optimiser.decide(snapshot)
         self._schedule(radio, now_s)
@@ -279,12 +340,12 @@ class ChangePlanner:
     # -- guardrails ---------------------------------------------------------------------------
 
     def _judge_proposals(
-        self, proposals: Sequence[tuple[_Radio, Proposal]], network: NetworkSnapshot, site: SitePolicy, now_s: float
+        self, proposals: Sequence[tuple[_Radio, Proposal]], judge: Judge, now_s: float
     ) -> list[Intent]:
         if not proposals:
             return []
         guarded = [self._guard_proposal(p) for _, p in proposals]
-        verdicts = check_iteration(guarded, network, site, now_s)
+        verdicts = judge(guarded)
         intents: list[Intent] = []
         for (radio, proposal), verdict in zip(proposals, verdicts, strict=True):
             change_id = verdict.proposal.change_id

@@ -6,7 +6,9 @@ Three tables:
 - ``fast_loop_observations``: every observation of every radio, append-only, one row each;
 - ``fast_loop_state``: per radio, ``LearningState`` as JSON (trust radius, counts, the last fitted
   hyperparameters, the pending change): a handful of numbers, never a pickled model;
-- ``fast_loop_changes``: when each AP's radios were changed, for the rolling daily budget.
+- ``fast_loop_changes``: when each AP's radios were changed, for the rolling daily budget;
+- ``fast_loop_plan`` and ``fast_loop_serial``: the change planner's per-radio state (the watched
+  change, due time, window start) and its change-id serial (planner_state.py).
 
 A warm start (``load_optimizer``) reads the newest ``history_rows`` observations of the radio,
 rebuilds the window from them and reuses the stored hyperparameters, so a restart does not refit
@@ -23,6 +25,7 @@ from pathlib import Path
 from controller.fast_loop.exploration import DAY_S, ChangeBudget
 from controller.fast_loop.history import LearningState, Observation
 from controller.fast_loop.optimizer import FastLoopOptimizer, OptimizerSettings
+from controller.fast_loop.planner_state import RadioPlanState
 from radio_domain.radio import Band, RadioConfig
 from radio_domain.regulatory import Region
 
@@ -35,6 +38,8 @@ CREATE INDEX IF NOT EXISTS fast_loop_observations_radio ON fast_loop_observation
 CREATE TABLE IF NOT EXISTS fast_loop_state (radio_id TEXT PRIMARY KEY, state_json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS fast_loop_changes (ap_id TEXT NOT NULL, radio_id TEXT NOT NULL, ts_s REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS fast_loop_changes_ap ON fast_loop_changes (ap_id, ts_s);
+CREATE TABLE IF NOT EXISTS fast_loop_plan (radio_id TEXT PRIMARY KEY, state_json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS fast_loop_serial (site TEXT PRIMARY KEY, serial INTEGER NOT NULL);
 """
 
 
@@ -80,6 +85,26 @@ class FastLoopStore:
     def load_state(self, radio_id: str) -> LearningState | None:
         row = self._conn.execute("SELECT state_json FROM fast_loop_state WHERE radio_id = ?", (radio_id,)).fetchone()
         return None if row is None else LearningState.from_json(json.loads(row[0]))
+
+    def save_plan(self, radio_id: str, state: RadioPlanState) -> None:
+        """The planner's state of one radio (planner_state.py: due time, window, watched change)."""
+        with self._conn:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO fast_loop_plan VALUES (?, ?)",
+                (radio_id, json.dumps(state.to_json(), sort_keys=True)),
+            )
+
+    def load_plan(self, radio_id: str) -> RadioPlanState | None:
+        row = self._conn.execute("SELECT state_json FROM fast_loop_plan WHERE radio_id = ?", (radio_id,)).fetchone()
+        return None if row is None else RadioPlanState.from_json(json.loads(row[0]))
+
+    def save_serial(self, site: str, serial: int) -> None:
+        with self._conn:
+            self._conn.execute("INSERT OR REPLACE INTO fast_loop_serial VALUES (?, ?)", (site, serial))
+
+    def load_serial(self, site: str) -> int:
+        row = self._conn.execute("SELECT serial FROM fast_loop_serial WHERE site = ?", (site,)).fetchone()
+        return 0 if row is None else int(row[0])
 
     def record_change(self, ap_id: str, radio_id: str, ts_s: float) -> None:
         with self._conn:

@@ -30,7 +30,7 @@ the gain over the current config with its exact uncertainty.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -43,6 +43,7 @@ AMPLITUDE_BOUNDS = (0.01, 1.0)
 NOISE_BOUNDS = (1e-5, 0.05)
 LENGTH_SCALE_BOUNDS = ((0.3, 5.0), (0.05, 2.0), (0.05, 2.0), (0.05, 2.0), (0.05, 2.0))
 JITTER = 1e-8
+REWARD_MAX = 1.0  # reward = QoE (at most 1) - penalties (at least 0)
 
 
 class GroupedMatern(Matern):  # type: ignore[misc]  # skopt ships no type information
@@ -84,8 +85,10 @@ class Hyperparameters:
 
     amplitude: float = 0.01  # prior sd 0.1 reward units, the lower bound
     # channel, power, width, obss, load; on inputs normalised to [0, 1]. The prior, until the first
-    # fit: one 3 dB power step or one width level moves the reward little, a channel change a lot.
-    length_scales: tuple[float, ...] = (2.0, 0.5, 2.0, 0.7, 1.0)
+    # fit: one 3 dB power step moves the reward little, a channel change a lot, and so may one width
+    # level (0.5: dips of 0.2-0.28 measured from 40 -> 20 MHz) and a few dB of OBSS-PD (0.2 = 4 dB:
+    # dips of 0.17 from one 4 dB step), until observations show otherwise.
+    length_scales: tuple[float, ...] = (2.0, 0.5, 0.5, 0.2, 1.0)
     noise: float = 1e-3
 
     def kernel(self, groups: tuple[int, ...], fixed: bool) -> Any:
@@ -138,6 +141,18 @@ class Prediction:
     cov_with_reference: FloatArray
     reference_mean: float
     reference_std: float
+
+    def shifted(self, prior: FloatArray, reference_prior: float) -> Prediction:
+        """The posterior over residuals with a prior mean added back (channel_evidence.py).
+
+        The means are capped at ``REWARD_MAX``: no config earns more than full QoE without
+        penalties, however clean the prior says its channel is.
+        """
+        return replace(
+            self,
+            mean=np.minimum(self.mean + prior, REWARD_MAX),
+            reference_mean=min(self.reference_mean + reference_prior, REWARD_MAX),
+        )
 
 
 class Posterior:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from controller.fast_loop.candidates import SafeValues
+from controller.fast_loop.channel_evidence import ChannelEvidence
 from controller.telemetry_window import RadioAggregate
 from radio_domain.radio import Band, RadioConfig, split_radio_id
 from radio_domain.regulatory import Region
@@ -95,6 +96,7 @@ class RadioSnapshot:
     config: RadioConfig
     telemetry: LoopTelemetry
     safe: SafeValues = field(default_factory=SafeValues)
+    evidence: ChannelEvidence | None = None  # the ACS-like prior (channel_evidence.py); None: flat
 
     @property
     def ap_id(self) -> str:

@@ -10,7 +10,9 @@ or event loop: the fast loop alone).
 - ``random``: the change planner with a random-search optimiser (fast_loop_random.py): a random
   legal, safe-zone config per iteration, under the same guardrails, budget and rollback rule.
 - ``bo``: the change planner (controller.fast_loop.planner) with one ``FastLoopOptimizer`` per
-  radio and one ``ChangeBudget`` per AP.
+  radio and one ``ChangeBudget`` per AP; each reading carries the radio's channel evidence (the
+  neighbour scan of its latest wire sample and our radios' airtime, as the controller has them:
+  controller.fast_loop.evidence_source), the ACS-like prior mean of its GP.
 - ``acs_bo`` (opt-in, not in the issue's four): the ACS pick at t = 0, then the BO planner.
 
 Looped policies read each radio's telemetry as the controller does (fast_loop_world.py: the
@@ -23,7 +25,8 @@ Figures per policy: ``mean_qoe``, the mean network QoE over the steps of the las
 half; ``changes_per_ap_day``, config writes (changes, rollbacks and ACS picks) per AP per
 simulated day; ``worst_dip``, the largest drop of the changed radio's reward (window after against
 window before) over exploratory changes (the BO's ``explore`` kind, every random change), 0 when
-there were none; ``violations``, applied configs that break a regulatory or safe-zone rule or an
+there were none (``details`` adds ``worst_dip_any_change``, over every judged change, confident
+improvements included); ``violations``, applied configs that break a regulatory or safe-zone rule or an
 AP's hourly limit, checked independently of the guardrails (zero by construction). And
 ``bo_median_prediction_error``, the median of ``prediction_error(predicted, observed)`` over the
 BO's judged changes (None when it made none).
@@ -42,6 +45,7 @@ from statistics import median
 import numpy as np
 
 from controller.fast_loop.candidates import SafeValues
+from controller.fast_loop.evidence_source import evidence_for
 from controller.fast_loop.exploration import ChangeBudget, SafetySettings
 from controller.fast_loop.optimizer import FastLoopOptimizer
 from controller.fast_loop.period import FAST_S
@@ -84,7 +88,9 @@ class FastLoopEvalOptions:
     hours: float = DEFAULT_HOURS
     step_s: float = DEFAULT_STEP_S
     p5_every_s: float = DEFAULT_P5_EVERY_S
-    max_changes_per_ap_day: int = 8  # the optimiser's ChangeBudget default
+    # Changes per AP per rolling day; each may be followed by a rollback, so at most 12 writes a day
+    # (the issue's limit) even when every change is rolled back.
+    max_changes_per_ap_day: int = 6
     planner: PlannerSettings = field(default_factory=PlannerSettings)
     site: SitePolicy = field(default_factory=SitePolicy)
     policies: tuple[str, ...] = POLICIES
@@ -107,6 +113,7 @@ class PolicyResult:
     changes: int = 0
     rollbacks: int = 0
     worst_dip: float = 0.0
+    worst_dip_any_change: float = 0.0  # over every judged change, confident improvements included
     violations: list[str] = field(default_factory=list)
     records: list[ChangeRecord] = field(default_factory=list)
     keeps: Counter[str] = field(default_factory=Counter)
@@ -135,6 +142,7 @@ class PolicyResult:
             "kinds": dict(sorted(kinds.items())),
             "keep_reasons": dict(sorted(self.keeps.items())),
             "failed_sends": self.failed_sends,
+            "worst_dip_any_change": round(self.worst_dip_any_change, _DIGITS),
             "violation_messages": self.violations[:20],
         }
 
@@ -245,7 +253,10 @@ class _Loop:
         policy = self.site.for_ap(split_radio_id(radio_id)[0])
         safe = SafeValues.from_zones(policy.zones, policy.pins, config)
         window = self.telemetry.window(radio_id, self.planner.window_start(radio_id))
-        return RadioReading(radio_id, config, window, safe)
+        evidence = None
+        if window is not None:
+            evidence = evidence_for(radio_id, self.telemetry.latest, self.world.region, window.cca_busy_p50)
+        return RadioReading(radio_id, config, window, safe, evidence)
 
     def _send(self, intent: SendChange, now: float) -> None:
         before = self.world.config(intent.radio_id)
@@ -271,6 +282,8 @@ class _Loop:
 
     def _judged(self, record: ChangeRecord) -> None:
         self.result.records.append(record)
+        if record.observed_effect is not None:
+            self.result.worst_dip_any_change = max(self.result.worst_dip_any_change, -record.observed_effect)
         if record.kind in ("explore", "random") and record.observed_effect is not None:
             self.result.worst_dip = max(self.result.worst_dip, -record.observed_effect)
 

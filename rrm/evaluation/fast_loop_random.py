@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from controller.fast_loop.candidates import candidate_table
+from controller.fast_loop.channel_evidence import ChannelEvidence
 from controller.fast_loop.exploration import ChangeBudget, SafetySettings
 from controller.fast_loop.optimizer import Keep, Proposal
 from controller.fast_loop.planner import config_change
@@ -36,7 +37,9 @@ class RandomSearch:
         self._claimed_gain = SafetySettings().min_gain
         self._last_change_s: float | None = None
 
-    def observe(self, config: RadioConfig, load: float, reward: float, now_s: float) -> None:
+    def observe(
+        self, config: RadioConfig, load: float, reward: float, now_s: float, evidence: ChannelEvidence | None = None
+    ) -> None:
         """Random search learns nothing."""
 
     def decide(self, snapshot: RadioSnapshot) -> Proposal | Keep:

@@ -21,6 +21,7 @@ from drivers.sim.world import SimWorld
 from edge_agent.telemetry import TelemetrySampler
 from radio_domain.identifiers import IdentifierHasher
 from radio_domain.radio import RadioConfig, split_radio_id
+from rrm.v1 import agent_link_pb2 as pb
 
 PARAMETERS = ("channel", "width_mhz", "tx_power_dbm", "obss_pd_dbm")
 NEIGHBOUR_RSSI_DBM = -75.0  # ChangeLimits.neighbour_rssi_dbm
@@ -35,12 +36,15 @@ class WorldTelemetry:
         self._sampler = TelemetrySampler(IdentifierHasher(_HASH_KEY))
         self._samples: dict[str, list[CompactSample]] = {r: [] for r in world.radio_ids()}
         self._neighbours: dict[str, frozenset[str]] = {r: frozenset() for r in world.radio_ids()}
+        self.latest: dict[str, pb.RadioSample] = {}  # the newest wire sample of each radio
 
     def record(self) -> None:
         """Sample every radio as of the world's last step."""
         for radio_id, samples in self._samples.items():
             state = self._world.radio_state(radio_id)
-            samples.append(CompactSample.from_pb(self._sampler.sample(state)))
+            sample = self._sampler.sample(state)
+            self.latest[radio_id] = sample
+            samples.append(CompactSample.from_pb(sample))
             self._neighbours[radio_id] = frozenset(
                 split_radio_id(n.neighbor_id)[0]
                 for n in state.neighbors
