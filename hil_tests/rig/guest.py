@@ -2,9 +2,9 @@
 
 The guest's root is the host's `/` over virtio-9p (read-only, tmpfs overlay); `workdir` is a read-write
 9p share at the same path inside the guest. The command channel is a virtio-serial port carrying JSON
-lines to `guest_agent`. The agent-to-controller link is `10.0.2.100:GUEST_PORT` in the guest, relayed by
-`tcp_relay` to whatever `HOST:PORT` is written in `workdir/relay_target` (`Guest.forward_to`); `partition`
-cuts that link until the next `forward_to`.
+lines to `guest_agent` (the host's end is `agent_client.AgentClient`). The agent-to-controller link is
+`10.0.2.100:GUEST_PORT` in the guest, relayed by `tcp_relay` to whatever `HOST:PORT` is written in
+`workdir/relay_target` (`Guest.forward_to`); `partition` cuts that link until the next `forward_to`.
 QEMU never outlives its owner: `close()` powers off then kills, an atexit hook closes stragglers, and
 the QEMU process gets SIGKILL if the thread that started it dies (PR_SET_PDEATHSIG).
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
-import json
 import os
 import signal
 import socket
@@ -22,13 +21,17 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from hil_tests.rig.agent_client import AgentClient, Event, GuestError, GuestTimeout
 from hil_tests.rig.guest_build import REPO_ROOT, GuestImage
 
+# Event and the errors live with the protocol (agent_client); the rig's modules and tests import them from here.
+__all__ = [
+    "GUEST_FORWARD_ADDR", "GUEST_FORWARD_PORT", "GUEST_SSH_PORT", "Event", "Guest", "GuestError", "GuestTimeout",
+    "RigSession", "end_with_parent", "free_local_port",
+]  # fmt: skip
 GUEST_FORWARD_ADDR = "10.0.2.100"
 GUEST_FORWARD_PORT = 7000
 GUEST_SSH_PORT = 22  # QEMU forwards 127.0.0.1:Guest.ssh_port on the host here (sshd, for the lab target's proof)
@@ -49,35 +52,6 @@ def end_with_parent(sig: int = signal.SIGKILL) -> None:
     _prctl(PR_SET_PDEATHSIG, sig)
 
 
-class GuestError(RuntimeError):
-    """The guest or an operation in it failed; the message says which and what it saw."""
-
-
-class GuestTimeout(GuestError):
-    """A wait ran out; the message names the event waited for and the last events seen."""
-
-
-@dataclass(frozen=True)
-class Event:
-    stream: str
-    text: str
-    guest_t: float  # guest time.time() when the guest saw it
-    host_t: float  # host time.monotonic() when it reached the host
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    rc: int
-    out: str
-    err: str
-
-    def check(self, what: str) -> str:
-        if self.rc != 0:
-            raise GuestError(f"{what} failed in the guest (exit {self.rc}): {(self.err or self.out).strip()[-500:]}")
-        return self.out
-
-
 @dataclass(frozen=True)
 class RigSession:
     """What a test session built and booted, with its timings (test_rig reports them as figures)."""
@@ -87,68 +61,18 @@ class RigSession:
     kernel_release: str
 
 
-class EventLog:
-    """Events per stream, in arrival order, with waits that time out naming what they saw."""
-
-    def __init__(self) -> None:
-        self._events: dict[str, list[Event]] = {}
-        self._cond = threading.Condition()
-        self.closed_reason = ""
-
-    def add(self, event: Event) -> None:
-        with self._cond:
-            self._events.setdefault(event.stream, []).append(event)
-            self._cond.notify_all()
-
-    def close(self, reason: str) -> None:
-        with self._cond:
-            self.closed_reason = reason
-            self._cond.notify_all()
-
-    def events(self, stream: str) -> list[Event]:
-        with self._cond:
-            return list(self._events.get(stream, []))
-
-    def mark(self, stream: str) -> int:
-        """An index to wait from: only events arriving after this call count."""
-        return len(self.events(stream))
-
-    def wait(self, stream: str, match: str | Callable[[str], bool], timeout: float, after: int = 0) -> Event:
-        test = match if callable(match) else (lambda text: text.startswith(match) or f" {match}" in text)
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                seen = self._events.get(stream, [])
-                for event in seen[after:]:
-                    if test(event.text):
-                        return event
-                left = deadline - time.monotonic()
-                if left <= 0 or self.closed_reason:
-                    wanted = match if isinstance(match, str) else getattr(match, "__doc__", None) or "a matching event"
-                    last = [e.text[:120] for e in seen[after:]][-6:]
-                    why = f" ({self.closed_reason})" if self.closed_reason else ""
-                    raise GuestTimeout(
-                        f"no {wanted!r} on {stream} within {timeout:.1f} s{why}; saw: {last or 'nothing'}"
-                    )
-                self._cond.wait(timeout=min(left, 1.0))
-
-
-class Guest:
+class Guest(AgentClient):
     """One QEMU guest with the rig agent running; use as a context manager or call close()."""
 
     def __init__(self, image: GuestImage, workdir: Path, memory_mb: int = 256) -> None:
         for path in (workdir, REPO_ROOT, image.vmlinux, image.modules_dir):
             if any(c in str(path) for c in ", \t"):
                 raise GuestError(f"{path}: QEMU options and the kernel command line cannot carry commas or spaces")
+        super().__init__("guest")
         self.image, self.workdir, self.memory_mb = image, workdir, memory_mb
-        self.events = EventLog()
         self.boot_seconds = 0.0
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
-        self._send_lock = threading.Lock()
-        self._pending: dict[int, tuple[threading.Event, list[dict[str, Any]]]] = {}
-        self._next_id = 0
-        self._ready = threading.Event()
         self.ssh_port = free_local_port()
 
     @property
@@ -220,61 +144,15 @@ class Guest:
 
     def _read(self) -> None:
         assert self._sock is not None
-        buffer = b""
-        while True:
-            try:
-                chunk = self._sock.recv(65536)
-            except OSError:
-                chunk = b""
-            if not chunk:
-                break
-            now = time.monotonic()
-            buffer += chunk
-            while b"\n" in buffer:
-                line, buffer = buffer.split(b"\n", 1)
-                self._dispatch(json.loads(line), now)
-        self.events.close("the guest's control channel closed")
-        for done, _slot in list(self._pending.values()):
-            done.set()
+        self._receive(self._sock.recv)
+        self._ended("the guest's control channel closed")
 
-    def _dispatch(self, message: dict[str, Any], now: float) -> None:
-        if "id" in message:
-            done, slot = self._pending.get(message["id"], (None, None))
-            if done is not None and slot is not None:
-                slot.append(message)
-                done.set()
-        elif "stream" in message:
-            extra = {k: v for k, v in message.items() if k not in ("stream", "line", "t")}
-            self.events.add(Event(message["stream"], message["line"], float(message["t"]), now, extra))
-        elif message.get("ready"):
-            self._ready.set()
+    def _send(self, data: bytes) -> None:
+        assert self._sock is not None
+        self._sock.sendall(data)
 
-    def call(self, op: str, within: float = 30.0, **args: object) -> Any:
-        """Run one agent op in the guest and return its result; GuestError if it failed or did not answer."""
-        if self._sock is None:
-            raise GuestError(f"guest op {op}: the guest is not running")
-        with self._send_lock:
-            self._next_id += 1
-            rid = self._next_id
-            done, slot = threading.Event(), list[dict[str, Any]]()
-            self._pending[rid] = (done, slot)
-            self._sock.sendall((json.dumps({"id": rid, "op": op, **args}) + "\n").encode())
-        try:
-            if not done.wait(within) or not slot:
-                why = self.events.closed_reason or f"no answer within {within:.1f} s"
-                raise GuestTimeout(f"guest op {op} {args}: {why}")
-        finally:
-            self._pending.pop(rid, None)
-        if not slot[0]["ok"]:
-            raise GuestError(f"guest op {op} failed: {slot[0]['error']}")
-        return slot[0]["result"]
-
-    def run(self, sh: str, timeout: float = 30.0) -> CommandResult:
-        """A shell command in the guest; its exit status, stdout and stderr. GuestTimeout if it ran too long."""
-        got = self.call("run", within=timeout + 10.0, sh=sh, timeout=timeout)
-        if got["timed_out"]:
-            raise GuestTimeout(f"guest command {sh!r} still running after {timeout:.1f} s; output: {got['out'][-300:]}")
-        return CommandResult(int(got["rc"]), str(got["out"]), str(got["err"]))
+    def _unusable(self) -> str:
+        return "the guest is not running" if self._sock is None else ""
 
     def enable_network(self) -> None:
         """Bring up the guest's virtio NIC (slirp, restrict=on: only the forwarded address is reachable)."""

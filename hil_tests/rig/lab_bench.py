@@ -18,9 +18,9 @@ import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
-from hil_tests.rig.guest import Event, GuestError
+from hil_tests.rig.guest import GuestError
 from hil_tests.rig.guest_python import PRODUCT_PYTHON
-from hil_tests.rig.hwsim_ap import Capture, CtrlClient, HostapdAp, Radio, Station, dfs_ap_settings
+from hil_tests.rig.hwsim_ap import BenchLayout, Capture, HostapdAp, Radio, RigAgentBench, Station
 from hil_tests.rig.lab_inventory import LabAp, LabInventory, LabRadio
 from hil_tests.rig.lab_ssh import SshRigAgent
 from hil_tests.rig.regulatory import Regulatory
@@ -42,24 +42,26 @@ def dfs_state(iw_channels: str, channel: int) -> str | None:
     return None
 
 
-class LabBench:
+class LabBench(RigAgentBench):
     """A `DfsBench` on one lab AP; `open()` connects, `close()` ends the session (the AP host cleans up)."""
 
     name = "lab"
 
     def __init__(self, inventory: LabInventory, ap: LabAp, local_dir: Path) -> None:
+        work = ap.work_dir
+        layout = BenchLayout(
+            log_dir=f"{work}/logs", hostapd=ap.hostapd, wpa_supplicant=ap.wpa_supplicant,
+            hostapd_dir=f"{work}/hostapd", wpas_dir=f"{work}/wpa_supplicant", run_dir=work, conf_dir=work,
+        )  # fmt: skip
+        self.link = SshRigAgent(ap.ssh, ap.rig_python, work)
+        super().__init__(self.link, layout, inventory.regulatory, local_dir, f"lab AP {ap.name}", f"{ap.name}: ")
         self.inventory, self.ap, self.local_dir = inventory, ap, local_dir
-        self.regulatory: Regulatory = inventory.regulatory
-        self.link = SshRigAgent(ap.ssh, ap.rig_python, ap.work_dir)
-        self.radios: list[Radio] = []
         self._roles: dict[str, LabRadio] = {}  # iface -> its inventory entry, for the radios that exist
-        self._captures: dict[str, str] = {}  # capture name -> its pcap on the AP host
-        self._spawned: dict[str, int] = {}  # process stream -> its length when the process started
-        self.hostapd_dir, self.wpas_dir = f"{ap.work_dir}/hostapd", f"{ap.work_dir}/wpa_supplicant"
 
     def open(self) -> None:
         self.link.open()
-        self.link.run(f"mkdir -p {self.hostapd_dir} {self.wpas_dir} {self.ap.work_dir}/logs").check("work folders")
+        work = self.layout
+        self.link.run(f"mkdir -p {work.hostapd_dir} {work.wpas_dir} {work.log_dir}").check("work folders")
         self.radios = self._discover()
 
     def close(self) -> None:
@@ -67,9 +69,6 @@ class LabBench:
             with contextlib.suppress(GuestError):
                 self.stop_all()
         self.link.close()
-
-    def alive(self) -> bool:
-        return self.link.alive()
 
     def _discover(self) -> list[Radio]:
         """(AP, station, monitor) radios with their current phy and address; placeholders for absent roles."""
@@ -106,23 +105,11 @@ class LabBench:
         self.radios = self._discover()
 
     def stop_all(self) -> None:
-        for name in list(self._captures):
-            self.link.call("capture_stop", name=name)
-        self._captures.clear()
-        self._spawned.clear()
-        self.link.call("reset")
-        monitor = self.ap.monitor
-        restore = f"ip link set {monitor.iface} down; iw dev {monitor.iface} set type managed; " if monitor else ""
-        self.link.run(f"{restore}rm -f {self.hostapd_dir}/* {self.wpas_dir}/* {self.ap.work_dir}/hostapd-global-*")
-
-    def _spawn(
-        self, name: str, argv: list[str], out_stream: str | None = None, env: Mapping[str, str] | None = None
-    ) -> int:
-        stream = f"{name}-proc"
-        self._spawned[stream] = self.link.events.mark(stream)
-        log = f"{self.ap.work_dir}/logs/{name}.log"
-        got = self.link.call("spawn", name=stream, argv=argv, log=log, out_stream=out_stream, env=dict(env or {}))
-        return int(got["pid"])
+        """As on every bench, then the monitor radio back to managed mode."""
+        super().stop_all()
+        if self.ap.monitor is not None:
+            iface = self.ap.monitor.iface
+            self.link.run(f"ip link set {iface} down; iw dev {iface} set type managed")
 
     def start_process(self, name: str, argv: list[str], env: Mapping[str, str] | None = None) -> tuple[str, int]:
         """A long-running process on the AP host; the product's Python becomes the inventory's `agent_python`."""
@@ -131,21 +118,7 @@ class LabBench:
                 raise BenchRefusal(f"lab AP {self.ap.name}: no agent_python in {self.inventory.source}, so the "
                                    "product cannot run there")  # fmt: skip
             argv = [self.ap.agent_python, *argv[1:]]
-        out = f"{name}-out"
-        return out, self._spawn(name, argv, out_stream=out, env={"PYTHONUNBUFFERED": "1", **(env or {})})
-
-    def wait_exit(self, name: str, timeout: float) -> int:
-        stream = f"{name}-proc"
-        event = self.link.events.wait(stream, "RIG-PROCESS-EXIT", timeout, after=self._spawned.get(stream, 0))
-        self._spawned.pop(stream, None)
-        self.link.call("stop", name=stream)
-        return int(event.text.rsplit("=", 1)[1])
-
-    def stop_process(self, name: str) -> int | None:
-        stream = f"{name}-proc"
-        self._spawned.pop(stream, None)
-        rc = self.link.call("stop", name=stream, timeout=10.0)["rc"]
-        return None if rc is None else int(rc)
+        return super().start_process(name, argv, env)
 
     def start_dfs_ap(
         self, radio: Radio, channel: int = 52, ssid: str = "hil-dfs", settings: Mapping[str, str] | None = None
@@ -156,53 +129,20 @@ class LabBench:
         if state == "unavailable":
             raise BenchRefusal(f"channel {channel} is in its non-occupancy period on {self.ap.name} {radio.phy}; "
                                f"give the AP a reset_command in {self.inventory.source} or wait 30 min")  # fmt: skip
-        glob = f"{self.ap.work_dir}/hostapd-global-{radio.iface}"
-        self._spawn(f"hostapd-{radio.iface}", [self.ap.hostapd, "-t", "-g", glob])
-        control = CtrlClient(self.link, f"hostapd-global-{radio.iface}", glob)
-        control.ok(f"ADD {radio.iface} {self.hostapd_dir}")
-        ap = HostapdAp(self.link, radio, self.hostapd_dir)
-        for key, value in dfs_ap_settings(self.regulatory.country, channel, ssid, settings).items():
-            ap.ok(f"SET {key} {value}")
-        ap.ok("ENABLE")
-        return ap
-
-    def wait_ap_enabled(self, ap: HostapdAp, after: int | None = None) -> Event:
-        return ap.wait_event("AP-ENABLED", timeout=self.regulatory.cac_ms / 1000 + 30.0, after=after)
-
-    def stop_ap(self, ap: HostapdAp) -> None:
-        for link in (ap.name, f"hostapd-global-{ap.radio.iface}"):
-            with contextlib.suppress(GuestError):
-                self.link.call("ctrl_close", name=link)
-        self.stop_process(f"hostapd-{ap.radio.iface}")
-        self.link.run(f"rm -f {self.hostapd_dir}/{ap.radio.iface} {self.ap.work_dir}/hostapd-global-{ap.radio.iface}")
+        return super().start_dfs_ap(radio, channel, ssid, settings)
 
     def start_station(self, radio: Radio, ssid: str, scan_freqs: tuple[int, ...]) -> Station:
         self._require(radio, "station")
-        conf = f"{self.ap.work_dir}/wpas-{radio.iface}.conf"
-        self.link.call("write_file", path=conf, data=f"ctrl_interface={self.wpas_dir}\n")
-        self._spawn(f"wpas-{radio.iface}", [self.ap.wpa_supplicant, "-i", radio.iface, "-D", "nl80211", "-c", conf])
-        sta = Station(self.link, radio, self.wpas_dir)
-        net = sta.request("ADD_NETWORK")
-        for key, value in (("ssid", f'"{ssid}"'), ("key_mgmt", "NONE"), ("scan_freq", " ".join(map(str, scan_freqs)))):
-            sta.ok(f"SET_NETWORK {net} {key} {value}")
-        sta.ok(f"SELECT_NETWORK {net}")
-        return sta
+        return super().start_station(radio, ssid, scan_freqs)
 
     def start_monitor(self, radio: Radio, freq_mhz: int, name: str = "monitor") -> Capture:
         """The monitor radio on `freq_mhz`, captured by the rig agent on the AP host; fetched on stop."""
         self._require(radio, "monitor")
-        self.link.run(
-            f"ip link set {radio.iface} down && iw dev {radio.iface} set type monitor && "
-            f"ip link set {radio.iface} up && iw dev {radio.iface} set freq {freq_mhz}"
-        ).check(f"{self.ap.name}: monitor mode on {radio.iface} at {freq_mhz} MHz")
-        remote = f"{self.ap.work_dir}/logs/{name}.pcap"
-        self.link.call("capture_start", name=name, iface=radio.iface, path=remote)
-        self._captures[name] = remote
-        return Capture(name, radio, freq_mhz, self.local_dir / f"{name}.pcap")
+        return super().start_monitor(radio, freq_mhz, name)
 
     def stop_monitor(self, capture: Capture) -> int:
-        remote = self._captures.pop(capture.name)
-        frames = int(self.link.call("capture_stop", name=capture.name)["frames"])
+        remote = self._captures[capture.name]
+        frames = super().stop_monitor(capture)
         self.link.fetch(remote, capture.pcap)
         return frames
 
@@ -220,21 +160,4 @@ class LabBench:
 
     def prime_survey(self, radio: Radio, freq_mhz: int) -> None:
         self._require(radio, "AP")
-        self.link.run(
-            f"ip link set {radio.iface} up && iw dev {radio.iface} scan freq {freq_mhz} >/dev/null; "
-            f"rc=$?; ip link set {radio.iface} down; exit $rc",
-            timeout=20.0,
-        ).check(f"{self.ap.name}: scanning {freq_mhz} MHz on {radio.iface}")
-
-    def problems(self) -> list[str]:
-        """After each test: the SSH session and agent answer; no daemon the test started died on its own."""
-        if not self.link.alive():
-            return [f"the lab session to {self.ap.name} is gone ({self.link.events.closed_reason})"]
-        found = []
-        try:
-            self.link.call("ping", within=10.0)
-        except GuestError as exc:
-            found.append(f"the rig agent on {self.ap.name} is not answering: {exc}")
-        for stream, mark in self._spawned.items():
-            found += [f"{stream} exited by itself: {e.text}" for e in self.link.events.events(stream)[mark:]]
-        return found
+        super().prime_survey(radio, freq_mhz)

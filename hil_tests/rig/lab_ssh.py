@@ -12,19 +12,17 @@ session's stdin/stdout, and its stderr is kept for failure messages. Event times
 from __future__ import annotations
 
 import io
-import json
 import shlex
 import tarfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import paramiko
 
 from drivers.netconf.host_keys import HostKeyPolicy
 from drivers.netconf.target import HostKeyCheck
-from hil_tests.rig.guest import CommandResult, Event, EventLog, GuestError, GuestTimeout
+from hil_tests.rig.agent_client import AgentClient, GuestError
 from hil_tests.rig.guest_build import REPO_ROOT
 from hil_tests.rig.lab_inventory import SshAccess
 
@@ -84,20 +82,16 @@ def connect(access: SshAccess) -> paramiko.SSHClient:
     return client
 
 
-class SshRigAgent:
+class SshRigAgent(AgentClient):
     """One lab host: the rig agent running there over SSH, with requests, events and file transfers."""
 
     def __init__(self, access: SshAccess, rig_python: str, work_dir: str) -> None:
-        self.access, self.rig_python, self.work_dir = access, rig_python, work_dir
         self.where = f"{access.user}@{access.host}:{access.port}"
-        self.events = EventLog()
+        super().__init__("lab", f" on {self.where}")
+        self.access, self.rig_python, self.work_dir = access, rig_python, work_dir
         self.connect_s = 0.0
         self._client: paramiko.SSHClient | None = None
         self._chan: paramiko.Channel | None = None
-        self._send_lock = threading.Lock()
-        self._pending: dict[int, tuple[threading.Event, list[dict[str, Any]]]] = {}
-        self._next_id = 0
-        self._ready = threading.Event()
         self._stderr: list[str] = []
 
     def open(self, ready_timeout: float = 60.0) -> None:
@@ -151,22 +145,8 @@ class SshRigAgent:
         return len(data)
 
     def _read(self, chan: paramiko.Channel) -> None:
-        buffer = b""
-        while True:
-            try:
-                chunk = chan.recv(65536)
-            except OSError:
-                chunk = b""
-            if not chunk:
-                break
-            now = time.monotonic()
-            buffer += chunk
-            while b"\n" in buffer:
-                line, buffer = buffer.split(b"\n", 1)
-                self._dispatch(json.loads(line), now)
-        self.events.close(f"the rig agent's SSH session to {self.where} ended; {self.stderr_tail()}")
-        for done, _slot in list(self._pending.values()):
-            done.set()
+        self._receive(chan.recv)
+        self._ended(f"the rig agent's SSH session to {self.where} ended; {self.stderr_tail()}")
 
     def _read_stderr(self, chan: paramiko.Channel) -> None:
         for raw in iter(lambda: chan.recv_stderr(4096), b""):
@@ -176,44 +156,12 @@ class SshRigAgent:
     def stderr_tail(self) -> str:
         return " | ".join(self._stderr[-6:])
 
-    def _dispatch(self, message: dict[str, Any], now: float) -> None:
-        if "id" in message:
-            done, slot = self._pending.get(message["id"], (None, None))
-            if done is not None and slot is not None:
-                slot.append(message)
-                done.set()
-        elif "stream" in message:
-            extra = {k: v for k, v in message.items() if k not in ("stream", "line", "t")}
-            self.events.add(Event(message["stream"], message["line"], float(message["t"]), now, extra))
-        elif message.get("ready"):
-            self._ready.set()
+    def _send(self, data: bytes) -> None:
+        assert self._chan is not None
+        self._chan.sendall(data)
 
-    def call(self, op: str, within: float = 30.0, **args: object) -> Any:
-        """One agent op on the lab host and its result; GuestError if it failed or did not answer."""
-        if self._chan is None or self.events.closed_reason:
-            raise GuestError(f"lab op {op} on {self.where}: {self.events.closed_reason or 'not connected'}")
-        with self._send_lock:
-            self._next_id += 1
-            rid = self._next_id
-            done, slot = threading.Event(), list[dict[str, Any]]()
-            self._pending[rid] = (done, slot)
-            self._chan.sendall((json.dumps({"id": rid, "op": op, **args}) + "\n").encode())
-        try:
-            if not done.wait(within) or not slot:
-                why = self.events.closed_reason or f"no answer within {within:.1f} s"
-                raise GuestTimeout(f"lab op {op} {args} on {self.where}: {why}")
-        finally:
-            self._pending.pop(rid, None)
-        if not slot[0]["ok"]:
-            raise GuestError(f"lab op {op} on {self.where} failed: {slot[0]['error']}")
-        return slot[0]["result"]
-
-    def run(self, sh: str, timeout: float = 30.0) -> CommandResult:
-        """A shell command on the lab host; GuestTimeout if it ran longer than `timeout`."""
-        got = self.call("run", within=timeout + 10.0, sh=sh, timeout=timeout)
-        if got["timed_out"]:
-            raise GuestTimeout(f"{sh!r} on {self.where} still running after {timeout:.1f} s: {got['out'][-300:]}")
-        return CommandResult(int(got["rc"]), str(got["out"]), str(got["err"]))
+    def _unusable(self) -> str:
+        return self.events.closed_reason or ("not connected" if self._chan is None else "")
 
     def round_trip_ms(self) -> float:
         """One `ping` through the agent: SSH there and back plus the agent's dispatch."""

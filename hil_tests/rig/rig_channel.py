@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from hil_tests.rig.guest import CommandResult, EventLog
+from hil_tests.rig.agent_client import CommandResult, EventLog
 
 
 class RigChannel(Protocol):
