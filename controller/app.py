@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 
@@ -46,6 +47,10 @@ from rrm.tls_files import CertPaths
 from rrm.v1 import agent_link_pb2 as pb
 from rrm.wire_codec import change_to_pb, config_from_pb, ms
 
+if TYPE_CHECKING:
+    from controller.fast_loop.service import FastLoopService
+    from controller.scheduler_shim import SchedulerShim
+
 log = logging.getLogger(__name__)
 
 DEFAULT_SITE_POLICY = SitePolicy()
@@ -74,6 +79,16 @@ class ControllerSettings:
     audit_db: str | None = None  # a postgresql:// URL for the audit trail; None: state_dir/audit.db (SQLite)
     audit_archive_after_days: float | None = None  # archive signed spans older than this, daily; None: never
     audit_archive_dir: Path | None = None  # default: state_dir/archive, where `rrm audit` looks
+    fast_loop: str = "shadow"  # off | shadow | on (controller/fast_loop/service.py); shadow: audited, never sent
+    fast_loop_tick_s: float = 10.0  # the scheduler's tick (controller/scheduler.py); the fast loop is its last step
+    site: str = "default"  # the RF domain this controller owns (what `rrm plan --site` names)
+    slow_loop: str = "heuristic"  # a slow-loop policy (controller/slow_loop/policy_registry.py), or "off"
+    slow_loop_window: str = "02:00-04:00"  # when it plans by itself, in site_timezone; on demand: `rrm plan`
+    site_timezone: str = "UTC"
+    monitoring_window_s: float = 300.0  # an agent's event locks its AP against both loops this long
+    plan_approval_above_aps: int = 6  # larger plans wait for an operator (`rrm approvals approve PLAN_ID`)
+    plan_observation_s: float = 600.0  # QoE window after each plan step; a drop > 10 % rolls the plan back
+    plan_deviation_gain: float = 0.05  # what a fast-loop channel change off the plan must predict
 
 
 @dataclass
@@ -109,6 +124,9 @@ class ControllerApp:
         self._site_reloader = SitePolicyReloader(settings.site_policy) if settings.site_policy else None
         self._ticker: asyncio.Task[None] | None = None
         self.retention: AuditRetention | None = None
+        self.fast_loop: FastLoopService | None = None
+        self._fast_ticker: asyncio.Task[None] | None = None
+        self.scheduler: SchedulerShim | None = None
 
     async def start(self) -> int:
         """Open the stores and serve; returns the bound port."""
@@ -140,6 +158,8 @@ class ControllerApp:
         await self._server.start()
         await mark_serving(self._health)
         self._ticker = asyncio.create_task(self._tick_loop(), name="controller-ticks")
+        self._start_fast_loop()
+        self._start_scheduler()
         log.info("controller %s listening on port %d", self.settings.controller_id, self.port)
         return self.port
 
@@ -171,6 +191,52 @@ class ControllerApp:
         )
         self.listeners.append(self.pipeline.on_agent_message)
         self.listeners.append(self._audit_agent_action)
+
+    def _start_fast_loop(self) -> None:
+        """The fast loop's periodic task (controller/fast_loop/service.py), unless it is off."""
+        from controller.fast_loop.service import FastLoopMode, FastLoopService  # noqa: PLC0415 - skopt only if on
+        from controller.fast_loop.store import FastLoopStore  # noqa: PLC0415 - skopt only if on
+
+        mode = FastLoopMode(self.settings.fast_loop)
+        if mode is FastLoopMode.OFF or self.pipeline is None or self._view is None or self.audit is None:
+            return
+        assert self.telemetry is not None
+        self.fast_loop = FastLoopService(
+            mode=mode,
+            store=FastLoopStore.open(self.settings.state_dir / "fast_loop.db"),
+            telemetry=self.telemetry,
+            view=self._view,
+            pipeline=self.pipeline,
+            audit=self.audit,
+            site=self.site_policy,
+            agents=lambda: self.registry.known_agents().keys(),
+        )
+
+    def _start_scheduler(self) -> None:
+        """One task runs the loops in the scheduler's order (controller/scheduler.py); the fast loop is its last."""
+        from controller.scheduler_setup import build_scheduler  # noqa: PLC0415 - the slow loop's planners
+
+        if self.pipeline is None or self._view is None or self.audit is None:
+            return
+        self.scheduler = build_scheduler(
+            self.settings, self.pipeline, self._view, self.telemetry, self.audit, self.site_policy, self.known_agents
+        )
+        self.scheduler.attach_fast_loop(self.fast_loop)
+        self.listeners.append(self.scheduler.on_agent_message)
+        self._fast_ticker = asyncio.create_task(self._fast_loop_ticks(), name="controller-scheduler")
+
+    async def _fast_loop_ticks(self) -> None:
+        while True:
+            await self.clock.sleep(self.settings.fast_loop_tick_s)
+            if self.scheduler is None:
+                return
+            try:
+                self.scheduler.tick(self.clock.now())
+            except AuditTrailError as exc:  # no change may go on unaudited: stop, to be restarted
+                self._fail(f"the audit trail cannot be written: {exc}")
+                return
+            except (sqlite3.Error, AuditRefused) as exc:
+                log.error("scheduler tick failed: %s", exc)
 
     def _reload_site_policy(self) -> str | None:
         reloader = self._site_reloader
@@ -271,6 +337,14 @@ class ControllerApp:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
             self._ticker = None
+        if self._fast_ticker is not None:
+            self._fast_ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._fast_ticker
+            self._fast_ticker = None
+        if self.fast_loop is not None:
+            self.fast_loop.close()
+            self.fast_loop = None
         if self._server is not None:
             await mark_not_serving(self._health)
             await self._server.stop(grace_s)

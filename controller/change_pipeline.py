@@ -39,6 +39,10 @@ from rrm.wire_codec import ms
 log = logging.getLogger(__name__)
 
 OPERATOR = "OPERATOR"
+FAST = "FAST"
+PLAN_APPROVAL_LOOP = "SLOW_PLAN"  # a slow-loop plan's approval: the scheduler's (controller/scheduler_shim.py)
+PIPELINE_REQUESTS = (RequestKind.CHANGE, RequestKind.ROLLBACK_TOKEN, RequestKind.ROLLBACK_LAST)
+Judge = Callable[[Sequence[Proposal]], Sequence[Verdict]]
 
 
 class AuditSink(Protocol):
@@ -92,11 +96,22 @@ class ChangePipeline:
         self._clock = clock
         self.rollbacks = RollbackSupervisor(ledger=ledger, audit=audit, sender=sender, view=view, site=site)
         self._zones_sent: dict[tuple[str, str], str] = {}  # (agent, AP) -> policy id of the zones it has
+        self.fast_gate: Callable[[Judge], Judge] | None = None  # the scheduler's, during its fast-loop step
 
     # ------------------------------------------------------------------ proposals
 
     def propose(self, proposals: Sequence[Proposal]) -> list[Verdict]:
-        """Judge one iteration's proposals and route each verdict (module docstring)."""
+        """Judge one iteration's proposals and route each verdict (module docstring).
+
+        The fast loop's proposals pass the scheduler's gate first while it holds one (its AP locks,
+        cooldowns and the slow loop's plan: controller/fast_gate.py); what it refuses is not routed.
+        """
+        gate = self.fast_gate
+        if gate is not None and proposals and all(p.loop == FAST for p in proposals):
+            return list(gate(self._judge_and_route)(proposals))
+        return self._judge_and_route(proposals)
+
+    def _judge_and_route(self, proposals: Sequence[Proposal]) -> list[Verdict]:
         now = self._clock.now()
         snapshot = self._view.snapshot(now)
         site = self._site()
@@ -240,7 +255,7 @@ class ChangePipeline:
         self._expire_approvals(now)
         self._execute_approved(now)
         self.rollbacks.watch(now)
-        for request in self.requests.take_pending():
+        for request in self.requests.take_pending(PIPELINE_REQUESTS):
             self._operator_request(request, now)
         self._audit.flush()
 
@@ -308,6 +323,8 @@ class ChangePipeline:
 
     def _execute_approved(self, now: float) -> None:
         for request in self.approvals.approved_to_execute():
+            if request.loop == PLAN_APPROVAL_LOOP:
+                continue  # a plan's approval: the scheduler carries the plan out
             entry = self.ledger.get(request.request_id)
             if entry is None:
                 self.approvals.mark_executed(request.request_id, "unknown change: not executed", now)

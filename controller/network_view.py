@@ -107,6 +107,18 @@ class NetworkView:
             neighbours,
         )
 
+    def radar_channels(self, now: float, within_s: float = HISTORY_S) -> dict[str, set[int]]:
+        """Radio -> the 20 MHz channels radar hit on it in the last ``within_s`` (the slow loop's radar history)."""
+        rows = self._ingest.execute(
+            "SELECT event FROM radio_events WHERE type = 'DFS_RADAR' AND ts_ms >= ?", (ms(now - within_s),)
+        ).fetchall()
+        hit: dict[str, set[int]] = {}
+        for (blob,) in rows:
+            event = pb.RadioEvent.FromString(blob)
+            listed = [int(c) for c in event.metadata.get("nop_channels", "").split(",") if c.strip()]
+            hit.setdefault(event.radio_id, set()).update(listed or [event.channel])
+        return hit
+
     def _non_occupancy(self, now: float) -> dict[str, dict[int, float]]:
         rows = self._ingest.execute(
             "SELECT event FROM radio_events WHERE type = 'DFS_RADAR' AND ts_ms >= ?", (ms(now - 2 * NOP_SECONDS),)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -35,6 +35,7 @@ class RequestKind(StrEnum):
     CHANGE = "change"  # {"radio_id", "parameters": {...}, "reason", "dry_run"}
     ROLLBACK_TOKEN = "rollback_token"  # {"token_id", "reason"}
     ROLLBACK_LAST = "rollback_last"  # {"ap_id", "count", "reason"}
+    PLAN = "plan"  # {"site", "dry_run", "reason"}: the scheduler's slow loop (controller/scheduler_shim.py)
 
 
 class RequestState(StrEnum):
@@ -72,12 +73,14 @@ class OperatorRequests:
         )
         return request_id
 
-    def take_pending(self) -> list[OperatorRequest]:
-        """Pending requests, oldest first, each marked taken so no one else carries it out."""
+    def take_pending(self, kinds: Collection[RequestKind] | None = None) -> list[OperatorRequest]:
+        """Pending requests (of ``kinds`` when given), oldest first, each marked taken so no one else takes it."""
         taken = []
+        wanted = [k.value for k in (kinds if kinds is not None else RequestKind)]
+        marks = ", ".join("?" for _ in wanted)
         for row in self._conn.execute(
-            "SELECT request_id FROM operator_requests WHERE state = ? ORDER BY created_at",
-            (RequestState.PENDING.value,),
+            f"SELECT request_id FROM operator_requests WHERE state = ? AND kind IN ({marks}) ORDER BY created_at",
+            (RequestState.PENDING.value, *wanted),
         ).fetchall():
             claimed = self._conn.execute(
                 "UPDATE operator_requests SET state = ? WHERE request_id = ? AND state = ?",

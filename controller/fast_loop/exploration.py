@@ -43,7 +43,7 @@ All pure or time-as-a-parameter (STYLE.md 4). The optimiser applies them in this
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,6 +139,37 @@ class Refusal:
     text: str
 
 
+def seen_unsafe(
+    candidates: Sequence[tuple[int, int, float, int]],
+    observations: Iterable[tuple[tuple[int, int, float, int], float]],
+    current: tuple[int, int, float, int],
+    margin: float,
+) -> BoolArray:
+    """Candidates whose mean observed reward is below the current config's by more than ``margin``.
+
+    The model's own safety rule is not enough on its own: where the prior mean (channel evidence)
+    or a smooth fit says a config is good, one bad observation there is shrunk toward the prior
+    and the same move is proposed again (dense_floor: a 2.4 GHz radio moved onto a partly
+    overlapping channel, lost 0.25, was rolled back and was sent there again, losing 0.23).
+    Measured rewards are the evidence safe exploration must not overrule (SafeOpt keeps only
+    points its observations support). Both means are over the model's window, so a load swing
+    in one window does not condemn a config; without observations of the current config
+    nothing is marked.
+    """
+    sums: dict[tuple[int, int, float, int], list[float]] = {}
+    for key, reward in observations:
+        sums.setdefault(key, []).append(reward)
+    here = sums.get(current)
+    out = np.zeros(len(candidates), dtype=np.bool_)
+    if not here:
+        return out
+    floor = float(np.mean(here)) - margin
+    for i, key in enumerate(candidates):
+        seen = sums.get(key)
+        out[i] = seen is not None and float(np.mean(seen)) < floor
+    return out
+
+
 def normal_cdf(z: FloatArray) -> FloatArray:
     """Standard normal CDF (Abramowitz-Stegun 7.1.26 erf, |error| < 1.5e-7; numpy only)."""
     x = np.abs(z) / np.sqrt(2.0)
@@ -154,14 +185,22 @@ def normal_pdf(z: FloatArray) -> FloatArray:
     return out
 
 
-def choose(pred: Prediction, settings: SafetySettings, may_explore: bool) -> Choice | Refusal:
-    """Pick a safe candidate by expected improvement, or say why the current config stays."""
+def choose(
+    pred: Prediction, settings: SafetySettings, may_explore: bool, seen_bad: BoolArray | None = None
+) -> Choice | Refusal:
+    """Pick a safe candidate by expected improvement, or say why the current config stays.
+
+    ``seen_bad`` marks candidates the radio was already measured to lose more than the margin at
+    (``seen_unsafe``): never safe, whatever the model says.
+    """
     lcb = pred.mean - settings.beta * pred.std
     gain = pred.mean - pred.reference_mean
     gain_var = pred.std**2 + pred.reference_std**2 - 2.0 * pred.cov_with_reference
     gain_std = np.sqrt(np.maximum(gain_var, 1e-12))
     pessimistic_gain = gain - settings.beta * gain_std
     safe = pessimistic_gain >= -settings.margin
+    if seen_bad is not None:
+        safe &= ~seen_bad
     if not safe.any():
         best = float(pessimistic_gain.max()) if gain.size else float("nan")
         return Refusal(

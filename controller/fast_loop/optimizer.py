@@ -30,11 +30,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
-from controller.fast_loop.candidates import candidate_table, on_ladder
+from controller.fast_loop.candidates import CandidateTable, candidate_table, on_ladder
 from controller.fast_loop.channel_evidence import ChannelEvidence
 from controller.fast_loop.encoding import EncodingError, FloatArray, config_encoder
-from controller.fast_loop.exploration import DAY_S, ChangeBudget, Refusal, SafetySettings, TrustRegionRule, choose
+from controller.fast_loop.exploration import (
+    DAY_S,
+    ChangeBudget,
+    Refusal,
+    SafetySettings,
+    TrustRegionRule,
+    choose,
+    seen_unsafe,
+)
 from controller.fast_loop.history import (
     ChangeOutcome,
     HyperSchedule,
@@ -51,6 +60,8 @@ from radio_domain.radio import Band, ConfigChange, RadioConfig
 from radio_domain.regulatory import Region
 
 logger = logging.getLogger(__name__)
+IntArray = npt.NDArray[np.intp]
+BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +299,9 @@ class FastLoopOptimizer:
         pred = self._posterior(evidence).predict(features, reference)
         if evidence is not None:
             pred = pred.shifted(evidence.prior_reward(*candidates), float(_prior(evidence, [snapshot.config])[0]))
-        choice = choose(pred, self.settings.safety, self._may_explore(now))
+        choice = choose(
+            pred, self.settings.safety, self._may_explore(now), self._seen_bad(table, rows, snapshot.config)
+        )
         if isinstance(choice, Refusal):
             return keep(choice.code, choice.text)
         target = table.config(int(rows[choice.row]), enabled=snapshot.config.enabled)
@@ -312,6 +325,16 @@ class FastLoopOptimizer:
             candidates_scored=int(rows.size),
             gain_std=choice.gain_std,
         )
+
+    def _seen_bad(self, table: CandidateTable, rows: IntArray, current: RadioConfig) -> BoolArray:
+        """Candidates among ``rows`` measured to lose more than the margin (exploration.seen_unsafe)."""
+        keys = [
+            (int(table.channel[i]), int(table.width_mhz[i]), float(table.tx_power_dbm[i]), int(table.obss_pd_dbm[i]))
+            for i in rows.tolist()
+        ]
+        here = (current.channel, current.width_mhz, current.tx_power_dbm, current.obss_pd_dbm)
+        seen = ((o.config_key(), o.reward) for o in self._window)
+        return seen_unsafe(keys, seen, here, self.settings.safety.margin)
 
     def _may_explore(self, now_s: float) -> bool:
         recent = sum(1 for t in self._state.explorations if now_s - DAY_S < t <= now_s)

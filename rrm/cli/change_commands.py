@@ -81,7 +81,7 @@ def _database(state_dir: Path) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
-def _ask(ns: argparse.Namespace, kind: RequestKind, arguments: Mapping[str, Any]) -> OperatorRequest:
+def ask_controller(ns: argparse.Namespace, kind: RequestKind, arguments: Mapping[str, Any]) -> OperatorRequest:
     from controller.operator_requests import OperatorRequests, RequestState
 
     if not ns.operator.strip():
@@ -114,7 +114,7 @@ def _change(ns: argparse.Namespace) -> int:
     if not parameters:
         raise UsageError("name at least one of --channel, --width, --tx-power, --obss-pd")
     arguments = {"radio_id": ns.radio, "parameters": parameters, "reason": ns.reason, "dry_run": ns.dry_run}
-    request = _ask(ns, RequestKind.CHANGE, arguments)
+    request = ask_controller(ns, RequestKind.CHANGE, arguments)
     if request.state is RequestState.FAILED:
         raise UsageError(f"change refused before judging: {request.result.get('error', '?')}")
     verdict = str(request.result.get("verdict", ""))
@@ -127,11 +127,11 @@ def _rollback(ns: argparse.Namespace) -> int:
     from controller.operator_requests import RequestKind, RequestState
 
     if ns.token:
-        request = _ask(ns, RequestKind.ROLLBACK_TOKEN, {"token_id": ns.token, "reason": ns.reason})
+        request = ask_controller(ns, RequestKind.ROLLBACK_TOKEN, {"token_id": ns.token, "reason": ns.reason})
     else:
         if not ns.ap or ns.last < 1:
             raise UsageError("--last N needs N >= 1 and --ap AP_ID")
-        request = _ask(ns, RequestKind.ROLLBACK_LAST, {"ap_id": ns.ap, "count": ns.last, "reason": ns.reason})
+        request = ask_controller(ns, RequestKind.ROLLBACK_LAST, {"ap_id": ns.ap, "count": ns.last, "reason": ns.reason})
     if request.state is RequestState.FAILED:
         raise UsageError(str(request.result.get("error", "the rollback failed")))
     undone = list(request.result.get("rolled_back", []))

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rrm.cli.errors import UsageError
+from rrm.cli.scheduler_options import add_scheduler_options, scheduler_fields
 from rrm.cli.tls_options import add_tls_options, resolve_tls
 from rrm.tls_files import CertKind
 
@@ -55,6 +56,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="DIR",
         help="their folder (default: STATE_DIR/archive, where `rrm audit` looks)",
     )
+    p.add_argument(
+        "--fast-loop",
+        choices=("off", "shadow", "on"),
+        default="shadow",
+        help="the per-AP Bayesian optimiser (issue 7): shadow runs it and audits what it would change without "
+        "sending anything (the default: an operator reads its record before trusting it); on sends its changes "
+        "through guardrails and approvals; off does not run it (default: %(default)s)",
+    )
+    add_scheduler_options(p)
     add_tls_options(p)
     p.set_defaults(handler=_run)
 
@@ -78,6 +88,8 @@ def _run(ns: argparse.Namespace) -> int:
         audit_db=ns.audit_db,
         audit_archive_after_days=ns.audit_archive_after,
         audit_archive_dir=ns.audit_archive_dir,
+        fast_loop=ns.fast_loop,
+        **scheduler_fields(ns),
     )
     return asyncio.run(_serve(settings, ns.status_every))
 

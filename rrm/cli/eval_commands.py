@@ -12,7 +12,9 @@ from rrm.cli.scenario_resolution import DEFAULT_SCENARIO
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("eval", help="evaluations in the simulator that print JSON figures")
-    eval_sub = p.add_subparsers(dest="eval_command", required=True, metavar="{dfs,radar-detector,fast-loop}")
+    eval_sub = p.add_subparsers(
+        dest="eval_command", required=True, metavar="{dfs,radar-detector,fast-loop,slow-loop,system}"
+    )
 
     dfs = eval_sub.add_parser(
         "dfs",
@@ -41,6 +43,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from rrm.cli.fast_loop_eval_command import add_eval_parser as add_fast_loop_eval_parser
 
     add_fast_loop_eval_parser(eval_sub)
+
+    from rrm.cli.system_eval_command import add_eval_parser as add_system_eval_parser
+
+    add_system_eval_parser(eval_sub)
+
+    from rrm.cli.slow_loop_eval_command import add_eval_parser as add_slow_loop_eval_parser
+
+    add_slow_loop_eval_parser(eval_sub)
 
 
 def _dfs(ns: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from rrm.cli import (
     eval_commands,
     hil_commands,
     pki_commands,
+    plan_command,
     policy_commands,
     privacy_commands,
     probe_command,
@@ -26,6 +27,7 @@ from rrm.cli import (
     scenario_commands,
     sim_ap_command,
     site_policy_commands,
+    slow_loop_train_command,
     spectral_commands,
 )
 from rrm.cli.errors import expected_errors
@@ -50,12 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
         policy_commands,
         approval_commands,
         change_commands,
+        plan_command,
         site_policy_commands,
         audit_commands,
         privacy_commands,
         spectral_commands,
         radar_trace_commands,
         hil_commands,
+        slow_loop_train_command,
     )
     for module in (*commands, bench_commands, eval_commands):
         module.register(sub)

@@ -26,6 +26,7 @@ from edge_agent.link import LinkSettings, tls_channel_credentials
 from edge_agent.runtime import AgentRuntime, AgentSettings
 from radio_domain.identifiers import IdentifierHasher
 from rrm.clock import VirtualClock
+from rrm.demo.loop_activity import DemoOperator, EventLoopTally, loop_activity
 from rrm.demo.progress import ProgressPrinter
 from rrm.demo.report import DemoReport
 from rrm.pki import CertificateAuthority, CertKind, init_pki, issue_to_folder, leaf_paths
@@ -51,6 +52,8 @@ class DemoOptions:
     show_progress: bool = True
     connect_timeout_s: float = 60.0
     drain_timeout_s: float = 60.0
+    fast_loop: str = "on"  # the controller's fast loop: on, shadow or off
+    plan_after_s: float | None = 60.0  # the demo's operator asks for a slow-loop plan this long after the start
 
 
 def _ensure_pki(folder: Path, ap_ids: list[str]) -> None:
@@ -91,11 +94,16 @@ class DemoFleet:
                 listen="localhost:0",
                 tls=leaf_paths(pki_dir, CertKind.CONTROLLER, "controller"),
                 site_policy=options.site_policy,
+                site=options.scenario_name,
+                fast_loop=options.fast_loop,
             ),
             self.clock,
         )
         self.printer = ProgressPrinter(self.clock, EPOCH, print if options.show_progress else _discard)
         self.controller.listeners.append(self.printer)
+        self.event_tally = EventLoopTally()
+        self.controller.listeners.append(self.event_tally)
+        self.operator = DemoOperator(options.plan_after_s)
         self.agents: list[AgentRuntime] = []
         self.drivers: list[SimDriver] = []
 
@@ -156,6 +164,7 @@ class DemoFleet:
             self.world.slo = self.controller.site_policy().network_wide().slo  # follows the operator's edits
             runner.step_once()
             self.clock.advance(STEP_S)
+            self.operator.act(self.controller, step * STEP_S, self.clock.now())
             for _ in range(3):
                 await asyncio.sleep(0)
             if self.options.speed:
@@ -200,6 +209,7 @@ class DemoFleet:
             undelivered_messages=self.undelivered(),
             duplicates_ignored=c.duplicates,
             final_configs={radio.radio_id: _config_dict(self.world, radio.radio_id) for radio in self.world.radios()},
+            loops=loop_activity(self.controller, self.event_tally, self.operator),
         )
 
 

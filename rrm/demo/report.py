@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from rrm.demo.loop_lines import loop_lines
+
 
 @dataclass
 class DemoReport:
@@ -26,6 +28,7 @@ class DemoReport:
     duplicates_ignored: int = 0
     wall_seconds: float = 0.0
     final_configs: dict[str, dict[str, float | int | bool]] = field(default_factory=dict)
+    loops: dict[str, object] = field(default_factory=dict)  # what the event, fast and slow loops did (loop_activity.py)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -44,4 +47,5 @@ class DemoReport:
             f"events: {events}",
             f"actions {self.actions}, rollbacks {self.rollbacks}",
             f"network QoE {self.qoe_start:.3f} -> {self.qoe_end:.3f} (5th percentile client {self.qoe_p5_end:.3f})",
+            *loop_lines(self.loops),
         ]

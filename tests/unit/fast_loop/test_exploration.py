@@ -14,6 +14,7 @@ from controller.fast_loop.exploration import (
     TrustRegionRule,
     choose,
     normal_cdf,
+    seen_unsafe,
 )
 from controller.fast_loop.surrogate import Prediction
 from radio_domain.radio import Band, RadioConfig
@@ -97,3 +98,20 @@ def test_hysteresis_wants_a_confident_gain_above_the_threshold() -> None:
     assert isinstance(unsure, Refusal) and unsure.code == "no_confident_gain"
     explored = choose(_prediction([0.625], [0.02]), settings, may_explore=True)
     assert isinstance(explored, Choice) and explored.kind == "explore"
+
+
+def test_a_candidate_measured_to_lose_more_than_the_margin_is_never_safe_however_confident_the_model() -> None:
+    """An over-confident model (a strong channel prior, one bad reading shrunk away) cannot send it back."""
+    here = (1, 20, 20.0, -82)
+    overlapping, untried, mild = (3, 20, 20.0, -82), (6, 20, 20.0, -82), (1, 20, 17.0, -82)
+    seen = [(here, 0.69), (here, 0.68), (overlapping, 0.45), (mild, 0.66), (here, 0.70)]
+    bad = seen_unsafe([overlapping, untried, mild], seen, here, margin=0.05)
+    assert bad.tolist() == [True, False, False]  # a small loss (0.03) at a config is not condemned
+    assert not seen_unsafe([overlapping], seen, (11, 20, 20.0, -82), margin=0.05).any()  # no reading here
+    pred = _prediction([0.75, 0.70, 0.69], [0.01, 0.02, 0.02], reference_mean=0.69)
+    without = choose(pred, SafetySettings(), may_explore=True)
+    assert isinstance(without, Choice) and without.row == 0  # the model alone would move there again
+    with_evidence = choose(pred, SafetySettings(), may_explore=True, seen_bad=bad)
+    assert isinstance(with_evidence, Choice) and with_evidence.row != 0
+    only_bad = choose(_prediction([0.75], [0.01], 0.69), SafetySettings(), True, seen_bad=np.asarray([True]))
+    assert isinstance(only_bad, Refusal) and only_bad.code == "nothing_safe"

@@ -1,0 +1,64 @@
+"""`rrm controller`'s options for the scheduler and the slow loop (controller/scheduler.py)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TypedDict
+
+from rrm.cli.errors import UsageError
+
+
+class SchedulerFields(TypedDict):
+    site: str
+    slow_loop: str
+    slow_loop_window: str
+    site_timezone: str
+    monitoring_window_s: float
+
+
+def add_scheduler_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--site", default="default", metavar="NAME", help="the site it owns, as `rrm plan --site` names it")
+    p.add_argument(
+        "--slow-loop",
+        default="heuristic",
+        metavar="POLICY",
+        help="the slow loop's planner: heuristic, safe_rl, tip_unmanaged_aware, static, or off (default: %(default)s)",
+    )
+    p.add_argument(
+        "--slow-loop-window",
+        default="02:00-04:00",
+        metavar="HH:MM-HH:MM",
+        help="when the slow loop re-plans by itself, daily in --site-timezone; on demand: `rrm plan` "
+        "(default: %(default)s)",
+    )
+    p.add_argument("--site-timezone", default="UTC", metavar="TZ", help="IANA time zone of the site (default: UTC)")
+    p.add_argument(
+        "--monitoring-window",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="an agent's radar, burst, saturation or failure locks its AP against both loops this long "
+        "(default: %(default)s)",
+    )
+
+
+def scheduler_fields(ns: argparse.Namespace) -> SchedulerFields:
+    """The ControllerSettings fields, checked once here (UsageError naming the bad value)."""
+    from controller.slow_loop.policy_registry import known_policies
+    from controller.slow_loop_window import SlowLoopWindow, WindowError
+
+    try:
+        SlowLoopWindow.parse(ns.slow_loop_window, ns.site_timezone)
+    except WindowError as exc:
+        raise UsageError(str(exc)) from None
+    if ns.monitoring_window < 0:
+        raise UsageError(f"--monitoring-window must not be negative, not {ns.monitoring_window:g}")
+    if ns.slow_loop != "off" and ns.slow_loop not in known_policies():
+        raise UsageError(f"--slow-loop {ns.slow_loop!r} is not one of off, {', '.join(known_policies())}")
+    return {
+        "site": str(ns.site),
+        "slow_loop": str(ns.slow_loop),
+        "slow_loop_window": str(ns.slow_loop_window),
+        "site_timezone": str(ns.site_timezone),
+        "monitoring_window_s": float(ns.monitoring_window),
+    }
