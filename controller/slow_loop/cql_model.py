@@ -16,7 +16,6 @@ feature names; loading refuses a file made for other features (``ModelFileError`
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from controller.slow_loop.move_features import MOVE_FEATURES, N_MOVE_FEATURES, N_STATE_FEATURES, STATE_FEATURES
+from controller.slow_loop.npz_with_meta import read_npz_with_meta, write_npz_with_meta
 
 FORMAT = "rrm-slow-loop-cql"
 VERSION = 1
@@ -76,23 +76,20 @@ class ConservativeQ:
             "gamma": self.gamma,
             "trained_on": self.trained_on,
         }
-        with Path(path).open("wb") as out:
-            np.savez(
-                out,
-                meta=np.asarray(json.dumps(meta)),
-                state_weights=self.state_weights,
-                move_weights=self.move_weights,
-                move_scale=self.move_scale,
-                move_precision=self.move_precision,
-            )
+        arrays = {
+            "state_weights": self.state_weights,
+            "move_weights": self.move_weights,
+            "move_scale": self.move_scale,
+            "move_precision": self.move_precision,
+        }
+        write_npz_with_meta(path, meta, arrays)
 
     @staticmethod
     def load(path: str | Path) -> ConservativeQ:
         """Read a model written by ``save``; raises ModelFileError naming the file otherwise."""
         try:
-            with np.load(Path(path), allow_pickle=False) as data:
-                meta = json.loads(str(data["meta"]))
-                arrays = {k: np.asarray(data[k], dtype=np.float64) for k in data.files if k != "meta"}
+            meta, raw = read_npz_with_meta(path)
+            arrays = {k: a.astype(np.float64) for k, a in raw.items()}
         except (OSError, KeyError, ValueError) as exc:
             raise ModelFileError(f"{path}: not a slow-loop model file: {exc}") from None
         if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("version") != VERSION:

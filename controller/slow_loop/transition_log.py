@@ -14,7 +14,6 @@ history keeps its SQLite table (history_transitions.py) and is turned into this 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -24,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from controller.slow_loop.move_features import MOVE_FEATURES, N_MOVE_FEATURES, N_STATE_FEATURES, STATE_FEATURES
+from controller.slow_loop.npz_with_meta import read_npz_with_meta, write_npz_with_meta
 
 FORMAT = "rrm-slow-loop-transitions"
 VERSION = 1
@@ -89,31 +89,15 @@ class TransitionLog:
             "move_features": list(MOVE_FEATURES),
             "source": self.source,
         }
-        with Path(path).open("wb") as out:
-            np.savez_compressed(
-                out,
-                meta=np.asarray(json.dumps(meta)),
-                state_features=self.state_features,
-                candidate_offsets=self.candidate_offsets,
-                candidate_features=self.candidate_features,
-                state_ix=self.state_ix,
-                next_state_ix=self.next_state_ix,
-                reward=self.reward,
-                noop_reward=self.noop_reward,
-                terminal=self.terminal,
-                move_offsets=self.move_offsets,
-                move_features=self.move_features,
-                behaviour=self.behaviour,
-            )
+        arrays = {name: getattr(self, name) for name in _ARRAYS}
+        write_npz_with_meta(path, meta, arrays, compressed=True)
 
     @staticmethod
     def load(path: str | Path) -> TransitionLog:
         """Read a file written by ``save``; raises TransitionLogError naming it when it is not one."""
         try:
-            with np.load(Path(path), allow_pickle=False) as data:
-                meta = json.loads(str(data["meta"]))
-                _check_meta(meta, str(path))
-                arrays = {k: data[k] for k in data.files if k != "meta"}
+            meta, arrays = read_npz_with_meta(path)
+            _check_meta(meta, str(path))
         except (OSError, KeyError, ValueError) as exc:
             raise TransitionLogError(f"{path}: not a slow-loop transition file: {exc}") from None
         return TransitionLog(
@@ -130,6 +114,21 @@ class TransitionLog:
             behaviour=arrays["behaviour"].astype(np.int64),
             source=str(meta.get("source", "")),
         )
+
+
+_ARRAYS = (
+    "state_features",
+    "candidate_offsets",
+    "candidate_features",
+    "state_ix",
+    "next_state_ix",
+    "reward",
+    "noop_reward",
+    "terminal",
+    "move_offsets",
+    "move_features",
+    "behaviour",
+)
 
 
 def _check_meta(meta: object, source: str) -> None:
