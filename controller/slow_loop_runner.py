@@ -113,7 +113,7 @@ class SlowLoopRunner:
     def in_force(self) -> Mapping[str, RadioAssignment]:
         execution = self.execution
         if execution is not None and execution.state not in (ExecutionState.REFUSED, ExecutionState.ROLLED_BACK):
-            return execution.plan.assignments
+            return execution.in_force()
         return self._in_force
 
     def active(self) -> bool:
@@ -202,7 +202,9 @@ class SlowLoopRunner:
             ]
         if isinstance(intent, PlanComplete):
             self.counters.completed += 1
-            return [SlowFinished(intent.plan_id, "completed", f"{len(intent.changed)} radios changed: {intent.reason}")]
+            refused = f", {len(intent.refused)} refused by the guardrails (kept their config)" if intent.refused else ""
+            summary = f"{len(intent.changed)} radios changed{refused}: {intent.reason}"
+            return [SlowFinished(intent.plan_id, "completed", summary)]
         return []
 
     def _apply(
@@ -240,7 +242,7 @@ class SlowLoopRunner:
         """Before a new plan: the one that completed stays in force."""
         execution = self.execution
         if execution is not None and execution.state is ExecutionState.COMPLETE:
-            self._in_force = execution.plan.assignments
+            self._in_force = execution.in_force()
 
     # -- the dry run --------------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ from controller.site_policy import SitePolicy
 from controller.slow_loop.candidate_channels import assignment_problems
 from controller.slow_loop.interference_graph import InterferenceGraph
 from controller.slow_loop.plan_staging import MAX_APS_PER_STEP, PlanStep, stage_plan
-from controller.slow_loop.site_plan import SitePlan, current_plan, plan_cost
+from controller.slow_loop.site_plan import RadioAssignment, SitePlan, assignment_of, current_plan, plan_cost
 from radio_domain import regulatory
 from radio_domain.radio import ConfigChange, RadioConfig
 
@@ -121,6 +121,7 @@ class PlanComplete:
     plan_id: str
     changed: tuple[str, ...]
     reason: str
+    refused: tuple[str, ...] = ()  # radios whose staged change the guardrails refused: they kept their config
 
 
 PlanIntent = RefusePlan | RequestApproval | ApplyStep | Observe | RollBackPlan | PlanComplete
@@ -141,6 +142,14 @@ class PlanExecution:
     observe_until: float = 0.0
     approved_by: str = ""
     tokens: dict[str, RollbackToken] = field(default_factory=dict)
+    refused: set[str] = field(default_factory=set)
+
+    def in_force(self) -> dict[str, RadioAssignment]:
+        """The plan as the radios follow it: a radio whose change was refused keeps its config at planning."""
+        return {
+            r: assignment_of(self.graph.nodes[r]) if r in self.refused and r in self.graph.nodes else a
+            for r, a in self.plan.assignments.items()
+        }
 
     @property
     def finished(self) -> bool:
@@ -197,7 +206,12 @@ class PlanExecution:
             return None
         if self.next_step >= len(self.steps):
             self.state = ExecutionState.COMPLETE
-            return PlanComplete(self.plan_id, tuple(sorted(self.tokens)), self.plan.reason)
+            return PlanComplete(
+                self.plan_id,
+                tuple(sorted(self.tokens)),
+                self.plan.reason,
+                tuple(sorted(self.refused - set(self.tokens))),
+            )
         step = self.steps[self.next_step]
         self.next_step += 1
         self.state = ExecutionState.APPLYING
@@ -235,6 +249,7 @@ class PlanExecution:
             waiting = verdict.needs_approval and not self.approved_by
             if not verdict.allowed or waiting:
                 refused.append(verdict)
+                self.refused.add(verdict.proposal.radio_id)
             elif verdict.shadow:
                 shadow.append(verdict.proposal)
             else:

@@ -182,3 +182,27 @@ def test_proposals_the_guardrails_refuse_are_skipped_not_sent() -> None:
             site.apply(execution, intent, now)
         now += OBSERVE_S
     assert ("ap-1/5g", "pin") in refused and "ap-1/5g" not in sent and sent
+
+
+def test_a_completed_plan_names_the_refused_radios_and_keeps_them_on_their_config_in_force() -> None:
+    """ap-1's change is refused by a pin: the plan completes saying so, and what is in force for ap-1 is what it has."""
+    g = site_of(3)
+    pinned = SitePolicy(
+        network=PolicyLayer(limits={"min_predicted_gain": 0.0}),
+        aps={"ap-1": PolicyLayer(pins={"channel": None})},
+    )
+    plan = spread(g)
+    execution = PlanExecution("p", g, plan, 0.8)
+    assert execution.start(T0) is None
+    site = FakeSite(g)
+    now, last = T0, None
+    while not execution.finished:
+        last = execution.next(site.snapshot(now), pinned, now, 0.8)
+        if isinstance(last, ApplyStep):
+            site.apply(execution, last, now)
+        now += OBSERVE_S
+    assert isinstance(last, PlanComplete)
+    assert last.refused == ("ap-1/5g",) and "ap-1/5g" not in last.changed and last.changed
+    in_force = execution.in_force()
+    assert in_force["ap-1/5g"] == assignment_of(g.nodes["ap-1/5g"]) != plan.assignments["ap-1/5g"]
+    assert in_force["ap-0/5g"] == plan.assignments["ap-0/5g"]
