@@ -76,7 +76,7 @@ class ServiceStep:
     def step(self, now: float, gate: FastGate, sources: TickSources) -> Sequence[Intent]:
         self._pipeline.fast_gate = gate.wrap
         try:
-            self.service.tick(now)
+            self.service.tick(now, gate.allows)
         finally:
             self._pipeline.fast_gate = None
         return []

@@ -115,14 +115,19 @@ class FastLoopService:
         """The radio's optimiser (KeyError before the loop has seen the radio)."""
         return self._optimisers[radio_id]
 
-    def tick(self, now: float) -> None:
-        """One pass: new radios, approvals and failures, the due radios' iteration, persistence."""
+    def tick(self, now: float, allows: Callable[[str], bool] | None = None) -> None:
+        """One pass: new radios, approvals and failures, the due radios' iteration, persistence.
+
+        ``allows`` is the scheduler's say (controller/fast_gate.py): a due radio it holds back (its AP
+        locked by an event, cooling down, or being changed by the slow loop) is not iterated this tick,
+        so its optimiser neither learns from a window its lock disturbed nor proposes; it stays due.
+        """
         if self.mode is FastLoopMode.OFF:
             return
         network = self._view.snapshot(now)
         planner = self._planner(network, now)
         self._follow_ledger(planner, network, now)
-        due = planner.due(now)
+        due = [r for r in planner.due(now) if allows is None or allows(r)]
         if not due:
             return
         latest = self._latest_samples(now)

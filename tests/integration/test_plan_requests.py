@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import sys
 
 import pytest
@@ -178,3 +179,36 @@ async def test_a_plan_above_the_approval_size_waits_for_an_operator(site: Site) 
     assert slow and {e.plan_id for e in slow} == {plan_id}
     request = controller.pipeline.approvals.get(plan_id)
     assert request is not None and request.decided_by == "carol" and request.state is ApprovalState.EXECUTED
+
+
+async def test_the_fast_loop_does_not_iterate_the_radios_of_a_locked_ap(site: Site) -> None:
+    """A 20-minute monitoring window after ap-2's radar: the fast loop (shadow) iterates ap-1 and ap-3, never ap-2."""
+    settings = ControllerSettings(
+        state_dir=site.state / "controller",
+        listen=f"localhost:{site.port}",
+        tls=leaf_paths(site.pki, CertKind.CONTROLLER, "controller"),
+        heartbeat_interval_s=1,
+        monitoring_window_s=1200.0,
+    )
+    site.controller = controller = ControllerApp(settings, site.clock)
+    site.port = await controller.start()
+    for ap_id in AP_IDS:
+        await site.start_agent(ap_id)
+    await eventually(lambda: controller.registry.connected_count() == len(AP_IDS), "the agents connected")
+    await site.advance(150)  # the radar at t=120 s on ap-2's DFS channel, and a scheduler tick after it
+    shim = controller.scheduler
+    assert shim is not None
+    lock = shim.scheduler.locks.held("ap-2", site.clock.now())
+    assert lock is not None, "ap-2 is not locked after its radar"
+    await site.advance(900)
+    iterated = _fast_loop_observations(site, lock.since, lock.until)
+    assert iterated, "the fast loop iterated no radio in 15 minutes"
+    assert not [r for r in iterated if r.startswith("ap-2/")], iterated
+
+
+def _fast_loop_observations(site: Site, after_s: float, before_s: float) -> list[str]:
+    """The radios whose fast-loop optimiser was told an observation between the two times."""
+    with sqlite3.connect(site.state / "controller" / "fast_loop.db") as conn:
+        query = "SELECT radio_id FROM fast_loop_observations WHERE ts_s > ? AND ts_s < ?"
+        rows = conn.execute(query, (after_s, before_s)).fetchall()
+    return sorted({r for (r,) in rows})
