@@ -28,6 +28,7 @@ from drivers.hostapd.url import open_hostapd_driver, parse_hostapd_url
 from rrm.clock import WallClock
 
 AP_ID = "hil-scan"
+SCAN_INTERVAL_S = 10
 
 
 def say(phase: str, **values: Any) -> None:
@@ -36,13 +37,19 @@ def say(phase: str, **values: Any) -> None:
 
 async def probe(ifname: str, ctrl_dir: str, freq_mhz: int, out: Path) -> None:
     before = time.time()
-    url = f"hostapd://{ctrl_dir}/{ifname}?ap={AP_ID}"
+    # The shortest scan interval: a passive scan dwells ~110 ms, about one beacon interval, so one scan
+    # can miss a neighbour's beacon (as on real radios); state() is read after two scans.
+    url = f"hostapd://{ctrl_dir}/{ifname}?ap={AP_ID}&scan_interval={SCAN_INTERVAL_S}"
     driver = await open_hostapd_driver(parse_hostapd_url(url), clock=WallClock())
     try:
         reads = sorted(r.value for r in driver.info.capabilities.reads)
         say("opened", reads=reads, open_start=before, open_end=time.time())
-        (state,) = await driver.state()
-        say("state", neighbours=[asdict(n) for n in state.neighbors], channel=state.config.channel)
+        (first,) = await driver.state()  # the open's scan
+        await asyncio.sleep(SCAN_INTERVAL_S + 0.5)
+        (state,) = await driver.state()  # the next scan falls due inside this call
+        scans = [[asdict(n) for n in s.neighbors] for s in (first, state)]
+        union = {n["neighbor_id"]: n for scan in scans for n in scan}
+        say("state", neighbours=list(union.values()), scans=scans, channel=state.config.channel)
         scanner = await ApScanner.open(ifname, socket.if_nametoindex(ifname))
         try:
             start = time.time()
