@@ -8,6 +8,7 @@ caller in ``RadarHistory``) and the channels a CAC has cleared.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from controller.slow_loop.interference_graph import InterferenceGraph, build_graph
@@ -33,12 +34,17 @@ class RadarHistory:
 def observe_graph(world: SimWorld, radar: RadarHistory) -> InterferenceGraph:
     """The graph of ``world`` as of its last step (module docstring)."""
     radar.update(world)
+    return graph_of_world(world, radar.frozen())
+
+
+def graph_of_world(world: SimWorld, radar_channels: Mapping[str, frozenset[int]]) -> InterferenceGraph:
+    """The graph of ``world`` as of its last step, with the radar history the caller keeps."""
     ids = world.radio_ids()
     return build_graph(
         world.region,
         world.radios(),
         {r: world.radio_state(r) for r in ids},
-        radar_channels=radar.frozen(),
+        radar_channels=radar_channels,
         non_occupancy={r: world.non_occupancy(r) for r in ids},
         cleared_channels={r: frozenset(world.radio(r).dfs.cleared) for r in ids},
     )

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from controller.guardrails import NetworkSnapshot, RadioView
-from controller.slow_loop.interference_graph import InterferenceGraph, build_graph
+from controller.slow_loop.interference_graph import InterferenceGraph
+from controller.slow_loop.world_graph import graph_of_world
 from drivers.protocol import DriverEvent
 from drivers.sim.world import SimWorld
 from radio_domain.events import EventType
@@ -44,16 +45,8 @@ class RadarHistory:
 
 
 def world_graph(world: SimWorld, radar: RadarHistory) -> InterferenceGraph:
-    """The interference graph of the world as of its last step."""
-    ids = world.radio_ids()
-    return build_graph(
-        world.region,
-        world.radios(),
-        {r: world.radio_state(r) for r in ids},
-        radar_channels=radar.recent(world.timestamp),
-        non_occupancy={r: world.non_occupancy(r) for r in ids},
-        cleared_channels={r: frozenset(world.radio(r).dfs.cleared) for r in ids},
-    )
+    """The interference graph of the world as of its last step, radar remembered for ``RADAR_MEMORY_S``."""
+    return graph_of_world(world, radar.recent(world.timestamp))
 
 
 def world_snapshot(
