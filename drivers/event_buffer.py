@@ -40,6 +40,10 @@ class DriverEventBuffer:
         self._queue.append(event)
         self._wakeup.set()
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
         self._closed = True
         self._wakeup.set()

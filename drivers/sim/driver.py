@@ -10,11 +10,10 @@ events are dropped and counted.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import deque
 from collections.abc import AsyncIterator, Collection, Sequence
 
+from drivers.event_buffer import DriverEventBuffer
 from drivers.protocol import (
     ApplyResult,
     CapabilityRefused,
@@ -29,8 +28,6 @@ from radio_domain.radio import ConfigChange
 
 log = logging.getLogger(__name__)
 
-MAX_QUEUED_EVENTS = 10_000
-
 
 class SimDriver:
     """RadioDriver for the radios of ``ap_ids`` in ``world``."""
@@ -43,10 +40,7 @@ class SimDriver:
         self.ap_ids = tuple(ap_ids)
         self._radios = world.radios(self.ap_ids)
         self._radio_ids = frozenset(r.radio_id for r in self._radios)
-        self._queue: deque[DriverEvent] = deque()
-        self._wakeup = asyncio.Event()
-        self._closed = False
-        self.dropped_events = 0
+        self._buffer = DriverEventBuffer(f"sim driver for {','.join(self.ap_ids)}")
 
     @property
     def name(self) -> str:
@@ -78,34 +72,20 @@ class SimDriver:
 
     def publish(self, events: Sequence[DriverEvent]) -> None:
         """Queue the events that concern this driver's radios; others are ignored."""
-        if self._closed:
-            return
-        mine = [e for e in events if e.radio_id in self._radio_ids]
-        for event in mine:
-            if len(self._queue) >= MAX_QUEUED_EVENTS:
-                self._queue.popleft()
-                self.dropped_events += 1
-                if self.dropped_events == 1 or self.dropped_events % 1000 == 0:
-                    log.warning(
-                        "sim driver for %s dropped %d unread events", ",".join(self.ap_ids), self.dropped_events
-                    )
-            self._queue.append(event)
-        if mine:
-            self._wakeup.set()
+        for event in events:
+            if event.radio_id in self._radio_ids:
+                self._buffer.put(event)
 
-    async def events(self) -> AsyncIterator[DriverEvent]:
+    @property
+    def dropped_events(self) -> int:
+        return self._buffer.dropped
+
+    def events(self) -> AsyncIterator[DriverEvent]:
         """Events as they are published; ends after close() once the queue is drained."""
-        while True:
-            while self._queue:
-                yield self._queue.popleft()
-            if self._closed:
-                return
-            self._wakeup.clear()
-            await self._wakeup.wait()
+        return self._buffer.drain()
 
     async def close(self) -> None:
-        self._closed = True
-        self._wakeup.set()
+        self._buffer.close()
 
     def _check_mine(self, operation: str, radio_id: str) -> None:
         self._check_open(operation, radio_id)
@@ -115,5 +95,5 @@ class SimDriver:
             )
 
     def _check_open(self, operation: str, radio_id: str = "") -> None:
-        if self._closed:
+        if self._buffer.closed:
             raise DriverUnavailable(radio_id or ",".join(self.ap_ids), operation, "the driver is closed")
