@@ -21,7 +21,7 @@ full 9,450-point 5 GHz FCC space).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Protocol
@@ -160,6 +160,18 @@ class CandidateTable:
             & (self.obss_pd_dbm == config.obss_pd_dbm)
         )
         return int(hits[0]) if hits.size else None
+
+    def keys_in(self, keys: Iterable[tuple[int, int, float, int]]) -> npt.NDArray[np.bool_]:
+        """Rows whose (channel, width, power, OBSS-PD) is one of ``keys``."""
+        out = np.zeros(len(self), dtype=np.bool_)
+        for channel, width, power, obss in keys:
+            out |= (
+                (self.channel == channel)
+                & (self.width_mhz == width)
+                & (np.abs(self.tx_power_dbm - power) < 1e-9)
+                & (self.obss_pd_dbm == obss)
+            )
+        return out
 
 
 @lru_cache(maxsize=256)

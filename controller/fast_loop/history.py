@@ -7,8 +7,9 @@ everything it learned about other configs. Observations are kept in arrival orde
 the oldest duplicate first.
 
 ``LearningState`` is everything else that must survive a restart, as plain numbers: the trust
-region's radius and its success/failure counts, the hyperparameters last fitted (so a restart does
-not refit 10,000 GPs at once) and when, and the change awaiting its first observation. Models are
+region's radius and its success/failure counts, the configs held off after a rollback, the
+hyperparameters last fitted (so a restart does not refit 10,000 GPs at once) and when, and the
+change awaiting its first observation. Models are
 never pickled: a warm start rebuilds the window from stored observations (store.py).
 
 ``HyperSchedule`` decides when the hyperparameters are refitted: first at ``min_observations``,
@@ -102,6 +103,14 @@ class ChangeOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldOff:
+    """A config the planner rolled back: not proposed again before ``until_s``."""
+
+    config_key: tuple[int, int, float, int]
+    until_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class LearningState:
     radius: int = 1
     successes: int = 0
@@ -113,6 +122,11 @@ class LearningState:
     last_change_s: float | None = None
     observations_since_change: int = 0
     explorations: tuple[float, ...] = field(default=())  # times of exploratory changes (last 24 h)
+    held_off: tuple[HeldOff, ...] = field(default=())  # rolled-back targets and until when they stay barred
+
+    def held(self, now_s: float) -> frozenset[tuple[int, int, float, int]]:
+        """Config keys still barred at ``now_s``."""
+        return frozenset(h.config_key for h in self.held_off if h.until_s > now_s)
 
     def evolve(self, **changes: Any) -> LearningState:
         return replace(self, **changes)
@@ -138,6 +152,7 @@ class LearningState:
             "last_change_s": self.last_change_s,
             "observations_since_change": self.observations_since_change,
             "explorations": list(self.explorations),
+            "held_off": [{"config": list(h.config_key), "until_s": h.until_s} for h in self.held_off],
         }
 
     @staticmethod
@@ -163,7 +178,13 @@ class LearningState:
             last_change_s=None if data.get("last_change_s") is None else float(data["last_change_s"]),
             observations_since_change=int(data.get("observations_since_change", 0)),
             explorations=tuple(float(t) for t in data.get("explorations", ())),
+            held_off=tuple(_held_from_json(h) for h in data.get("held_off", ())),
         )
+
+
+def _held_from_json(data: dict[str, Any]) -> HeldOff:
+    channel, width, power, obss = data["config"]
+    return HeldOff((int(channel), int(width), float(power), int(obss)), float(data["until_s"]))
 
 
 def config_to_json(config: RadioConfig) -> dict[str, Any]:

@@ -46,6 +46,7 @@ from controller.fast_loop.exploration import (
 )
 from controller.fast_loop.history import (
     ChangeOutcome,
+    HeldOff,
     HyperSchedule,
     LearningState,
     Observation,
@@ -73,6 +74,7 @@ class OptimizerSettings:
     min_observations: int = 3
     settle_observations: int = 2
     pending_timeout_s: float = 900.0  # a change never observed by then counts as reverted
+    rollback_hold_s: float = DAY_S  # a rolled-back target is not proposed again for this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,9 +284,12 @@ class FastLoopOptimizer:
         if len(self._window) < self.settings.min_observations:
             return keep("too_little_data", f"{len(self._window)} observations, need {self.settings.min_observations}")
         table = candidate_table(self.region, self.band, snapshot.safe)
-        rows = np.flatnonzero(self.settings.trust.mask(table, on_ladder(snapshot.config, snapshot.safe), state.radius))
+        inside = self.settings.trust.mask(table, on_ladder(snapshot.config, snapshot.safe), state.radius)
+        held = state.held(now)
+        rows = np.flatnonzero(inside & ~table.keys_in(held)) if held else np.flatnonzero(inside)
         if rows.size == 0:
-            return keep("no_candidates", f"no legal, safe candidate within trust radius {state.radius}")
+            barred = f" ({len(held)} held off after a rollback)" if held else ""
+            return keep("no_candidates", f"no legal, safe candidate within trust radius {state.radius}{barred}")
         load = load_index(snapshot.telemetry.station_count)
         encoder = config_encoder(self.region, self.band)
         try:
@@ -367,6 +372,19 @@ class FastLoopOptimizer:
             observations_since_change=0,
             explorations=explorations,
         )
+
+    def rolled_back(self, target: RadioConfig, now_s: float) -> None:
+        """The planner rolled back the change to ``target``: bar it for ``rollback_hold_s``.
+
+        A before/after comparison on the radio itself is the strongest evidence the loop gets;
+        without the bar, a prior or a smooth fit that still rates the target well proposes the
+        same move again (dense_floor: a 2.4 GHz move onto a partly overlapping channel lost
+        0.25, was rolled back and was sent again 20 minutes later, losing 0.23).
+        """
+        key = (target.channel, target.width_mhz, target.tx_power_dbm, target.obss_pd_dbm)
+        state = self._state
+        kept = tuple(h for h in state.held_off if h.until_s > now_s and h.config_key != key)
+        self._state = state.evolve(held_off=(*kept, HeldOff(key, now_s + self.settings.rollback_hold_s)))
 
     def changed_recently(self, now_s: float, within_s: float = 600.0) -> bool:
         """Whether a change was applied within ``within_s`` (for period.next_period_s)."""

@@ -22,7 +22,8 @@ I/O: it sends ``SendChange`` and ``RollBack`` to the radio, asks an operator on
   since the change is compared with the reward measured in the window before it. Worse by more
   than ``rollback_margin`` -> ``RollBack`` to the previous config; else the change is kept.
   Either way the observed reward is told to the model (a bad reward is what it must learn) and
-  the optimiser settles its trust region (core: +1 if it helped, -1 if not). The
+  the optimiser settles its trust region (core: +1 if it helped, -1 if not); a rolled-back
+  target is held off (``rolled_back``: not proposed again for a day). The
   ``ChangeRecord`` holds reason code, predicted and observed effect and the prediction error.
 
 Telemetry windows: ``window_start(radio_id)`` is where the caller's window for the radio must
@@ -69,6 +70,7 @@ class LoopOptimiser(Protocol):
     ) -> object: ...
     def decide(self, snapshot: RadioSnapshot) -> Proposal | Keep: ...
     def applied(self, proposal: Proposal, now_s: float) -> None: ...
+    def rolled_back(self, target: RadioConfig, now_s: float) -> None: ...
     def changed_recently(self, now_s: float, within_s: float = 600.0) -> bool: ...
 
 
@@ -451,6 +453,7 @@ class ChangePlanner:
         radio.next_due_s = now_s + FAST_S
         if not worse:
             return KeepChange(record)
+        radio.optimiser.rolled_back(proposal.target, now_s)
         return RollBack(
             radio.radio_id,
             watch.change_id,

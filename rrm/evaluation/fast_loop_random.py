@@ -3,12 +3,15 @@
 At each of its radio's iterations it proposes one uniformly random legal, safe-zone
 configuration other than the current one (``candidate_table``: the same space the BO searches,
 without a trust region), under the same daily change budget per AP, the same guardrails and the
-same rollback rule (the planner applies both). It claims the site's minimum gain (it has no
+same rollback rule (the planner applies both), and like the BO it does not propose a target it
+was rolled back from in the last 24 h. It claims the site's minimum gain (it has no
 model), so the hysteresis guardrail does not single it out. All draws come from one seeded
 generator.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
@@ -23,6 +26,7 @@ from radio_domain.radio import Band, RadioConfig
 from radio_domain.regulatory import Region
 
 RECENT_S = 600.0
+HOLD_S = 86_400.0
 
 
 class RandomSearch:
@@ -36,6 +40,7 @@ class RandomSearch:
         self._rng = np.random.default_rng(seed)
         self._claimed_gain = SafetySettings().min_gain
         self._last_change_s: float | None = None
+        self._held: dict[RadioConfig, float] = {}  # rolled-back target -> barred until
 
     def observe(
         self, config: RadioConfig, load: float, reward: float, now_s: float, evidence: ChannelEvidence | None = None
@@ -52,7 +57,9 @@ class RandomSearch:
             )
         table = candidate_table(self.region, self.band, snapshot.safe)
         current = table.index_of(snapshot.config)
-        rows = [i for i in range(len(table)) if i != current]
+        held = [c for c, until in self._held.items() if until > snapshot.now_s]
+        barred = table.keys_in((c.channel, c.width_mhz, c.tx_power_dbm, c.obss_pd_dbm) for c in held)
+        rows = [i for i in range(len(table)) if i != current and not barred[i]]
         if not rows:
             return Keep(self.radio_id, "no_candidates", "no other legal, safe config")
         target = table.config(int(rows[int(self._rng.integers(len(rows)))]), enabled=snapshot.config.enabled)
@@ -79,6 +86,9 @@ class RandomSearch:
     def applied(self, proposal: Proposal, now_s: float) -> None:
         self.budget.record(now_s)
         self._last_change_s = now_s
+
+    def rolled_back(self, target: RadioConfig, now_s: float) -> None:
+        self._held[replace(target, enabled=True)] = now_s + HOLD_S
 
     def changed_recently(self, now_s: float, within_s: float = RECENT_S) -> bool:
         return self._last_change_s is not None and now_s - self._last_change_s < within_s

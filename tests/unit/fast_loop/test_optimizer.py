@@ -7,7 +7,7 @@ import pytest
 
 from controller.fast_loop.candidates import SafeValues, candidate_table
 from controller.fast_loop.exploration import ChangeBudget, SafetySettings
-from controller.fast_loop.history import WindowPolicy
+from controller.fast_loop.history import LearningState, WindowPolicy
 from controller.fast_loop.optimizer import FastLoopOptimizer, Keep, OptimizerSettings, Proposal
 from controller.fast_loop.reward import load_index, prediction_error
 from controller.fast_loop.synthetic import SyntheticLandscape, simulate_loop, telemetry_for
@@ -83,6 +83,30 @@ def test_the_optimiser_never_proposes_a_neighbour_it_has_seen_to_be_bad() -> Non
     assert bad_mean - 2 * bad_std < current_mean - 0.05  # the model finds it unsafe...
     decision = opt.decide(_snapshot(START, 0.6, T0 + 5000))
     assert not (isinstance(decision, Proposal) and decision.target == bad)  # ...and so it is never proposed
+
+
+def test_a_rolled_back_target_is_held_off_for_a_day_then_allowed_again() -> None:
+    # A wider margin so the trained model proposes something; what is tested is the hold.
+    opt = _trained(
+        settings=OptimizerSettings(safety=SafetySettings(explore_per_day=10**6, margin=0.1), settle_observations=1)
+    )
+    now = T0 + 10**5
+    config = opt.observations[-1].config
+    first = None
+    for k in range(20):
+        first = opt.propose(_snapshot(config, 0.6, now + k))
+        if first is not None:
+            now += k
+            break
+        opt.observe(config, load_index(15), 0.6, now + k)
+    assert first is not None
+    opt.rolled_back(first.target, now)
+    held = opt.decide(_snapshot(config, 0.6, now + 60))
+    assert not (isinstance(held, Proposal) and held.target == first.target)
+    again = opt.decide(_snapshot(config, 0.6, now + opt.settings.rollback_hold_s + 1))
+    assert isinstance(again, Proposal) and again.target == first.target  # the hold has lapsed
+    restored = LearningState.from_json(opt.state.to_json())
+    assert restored.held_off == opt.state.held_off  # survives a controller restart
 
 
 def test_daily_budget_settling_and_no_clients_keep_the_current_config() -> None:

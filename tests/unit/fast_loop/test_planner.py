@@ -80,6 +80,7 @@ class ScriptedOptimiser:
     kind: str = "improve"
     told: list[tuple[RadioConfig, float]] = field(default_factory=list)
     applied_at: list[float] = field(default_factory=list)
+    rolled_back_from: list[RadioConfig] = field(default_factory=list)
 
     def observe(
         self, config: RadioConfig, load: float, reward: float, now_s: float, evidence: ChannelEvidence | None = None
@@ -93,6 +94,9 @@ class ScriptedOptimiser:
 
     def applied(self, proposal: Proposal, now_s: float) -> None:
         self.applied_at.append(now_s)
+
+    def rolled_back(self, target: RadioConfig, now_s: float) -> None:
+        self.rolled_back_from.append(target)
 
     def changed_recently(self, now_s: float, within_s: float = 600.0) -> bool:
         return bool(self.applied_at) and now_s - self.applied_at[-1] < within_s
@@ -170,6 +174,7 @@ def test_planner_rolls_back_a_change_whose_observed_reward_is_worse() -> None:
     assert back.record.prediction_error == pytest.approx(0.15 / 0.70)
     told_config, told_reward = optimiser.told[-1]
     assert told_config == TARGET and told_reward == pytest.approx(0.70)  # the bad reward is learned
+    assert optimiser.rolled_back_from == [TARGET]  # told, so it can hold the target off
     told = only(intents, ObservedReward)
     assert isinstance(told, ObservedReward) and told.config == TARGET
     assert not planner.watching(RADIO)
@@ -273,3 +278,5 @@ def test_real_optimiser_learns_the_bad_reward_and_shrinks_trust_after_a_rollback
     assert optimiser.state.failures == 1
     assert optimiser.state.radius == max(1, radius - 1)
     assert optimiser.observations[-1].config == target  # the bad reward is in the model's window
+    (held,) = optimiser.state.held_off  # the planner told it, so it is not proposed again for a day
+    assert held.config_key == (target.channel, target.width_mhz, target.tx_power_dbm, target.obss_pd_dbm)

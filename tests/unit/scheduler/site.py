@@ -34,6 +34,7 @@ class ScriptedOptimiser:
     gain: float = 0.05
     asked: list[float] = field(default_factory=list)
     applied_at: list[float] = field(default_factory=list)
+    rolled_back_from: list[RadioConfig] = field(default_factory=list)
 
     def observe(
         self, config: RadioConfig, load: float, reward: float, now_s: float, evidence: ChannelEvidence | None = None
@@ -66,6 +67,9 @@ class ScriptedOptimiser:
 
     def applied(self, proposal: Proposal, now_s: float) -> None:
         self.applied_at.append(now_s)
+
+    def rolled_back(self, target: RadioConfig, now_s: float) -> None:
+        self.rolled_back_from.append(target)
 
     def changed_recently(self, now_s: float, within_s: float = 600.0) -> bool:
         return bool(self.applied_at) and now_s - self.applied_at[-1] < within_s
