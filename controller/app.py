@@ -345,6 +345,8 @@ class ControllerApp:
         if self.fast_loop is not None:
             self.fast_loop.close()
             self.fast_loop = None
+        if self.scheduler is not None and self.scheduler.slow is not None:
+            self.scheduler.slow.close()  # the slow loop's history (history_transitions.py)
         if self._server is not None:
             await mark_not_serving(self._health)
             await self._server.stop(grace_s)

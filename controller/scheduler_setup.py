@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Protocol
 
 from controller.change_pipeline import AuditSink, ChangePipeline
+from controller.network_graph import network_graph
 from controller.network_view import NetworkView
 from controller.scheduler import LoopScheduler, SchedulerSettings
 from controller.scheduler_shim import SchedulerShim
 from controller.site_policy import SitePolicy
+from controller.slow_loop.history_transitions import HISTORY_DB_FILE
+from controller.slow_loop.history_transitions_recorder import open_stage_recorder
 from controller.slow_loop.plan_execution import ExecutionSettings
 from controller.slow_loop.policy_registry import build_policy
 from controller.slow_loop_runner import SlowLoopRunner
@@ -23,6 +27,8 @@ OFF = "off"
 class SchedulerOptions(Protocol):
     """The fields of ControllerSettings the scheduler reads."""
 
+    @property
+    def state_dir(self) -> Path: ...
     @property
     def site(self) -> str: ...
     @property
@@ -69,7 +75,12 @@ def build_scheduler(
     site: Callable[[], SitePolicy],
     hellos: Callable[[], Mapping[str, pb.Hello]],
 ) -> SchedulerShim:
-    scheduler = LoopScheduler(scheduler_settings(options), slow=slow_loop_runner(options))
+    slow = slow_loop_runner(options)
+    if slow is not None:  # the executed stages become the offline agent's history (history_transitions.py)
+        slow.history = open_stage_recorder(
+            options.state_dir / HISTORY_DB_FILE, lambda now: network_graph(view, hellos(), now)
+        )
+    scheduler = LoopScheduler(scheduler_settings(options), slow=slow)
     return SchedulerShim(
         scheduler,
         pipeline=pipeline,

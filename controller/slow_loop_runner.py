@@ -14,6 +14,10 @@ its cost, its staging and whether it needs an approval, without starting anythin
 
 The plan in force (``in_force``) is what the fast loop keeps within: the plan being carried out
 or the last one completed; a rolled-back or refused plan leaves the one before in force.
+
+With a ``history`` (controller/slow_loop/history_transitions_recorder.py) every stage sent is
+recorded as one transition of the controller's own history once its window is judged, for the
+offline agent to train on (`rrm train slow-loop --history DB`); the recorder never fails a plan.
 """
 
 from __future__ import annotations
@@ -33,9 +37,12 @@ from controller.scheduler_intents import (
     SlowSkipped,
 )
 from controller.site_policy import SitePolicy
+from controller.slow_loop.history_transitions import StageOutcome
+from controller.slow_loop.history_transitions_recorder import StageRecorder
 from controller.slow_loop.interference_graph import InterferenceGraph
 from controller.slow_loop.plan_execution import (
     ApplyStep,
+    DeferStep,
     ExecutionSettings,
     ExecutionState,
     PlanComplete,
@@ -100,9 +107,12 @@ class SlowLoopCounters:
 
 
 class SlowLoopRunner:
-    def __init__(self, policy: SlowLoopPolicy, settings: ExecutionSettings | None = None) -> None:
+    def __init__(
+        self, policy: SlowLoopPolicy, settings: ExecutionSettings | None = None, history: StageRecorder | None = None
+    ) -> None:
         self.policy = policy
         self.settings = settings or ExecutionSettings()
+        self.history = history
         self.execution: PlanExecution | None = None
         self.counters = SlowLoopCounters()
         self._in_force: Mapping[str, RadioAssignment] = {}
@@ -138,6 +148,8 @@ class SlowLoopRunner:
             return [SlowFinished(plan_id, "kept", f"{trigger}: {plan.source}: {plan.reason}")]
         execution = PlanExecution(plan_id, graph, plan, network_qoe or 0.0, self.settings)
         self.execution = execution
+        if self.history is not None:
+            self.history.plan_started(execution, now)
         started = execution.start(now)
         if isinstance(started, RefusePlan):
             self.counters.refused += 1
@@ -172,14 +184,18 @@ class SlowLoopRunner:
         execution = self.execution
         if execution is None or execution.finished:
             return []
-        if execution.state is ExecutionState.READY and execution.next_step < len(execution.steps):
-            waiting = execution.steps[execution.next_step]
-            held = [r for r in waiting.radio_ids if _ap(r) in held_aps]
-            if held:
-                return [SlowDeferred(r, _ap(r), execution.plan_id) for r in held]
-        intent = execution.next(network, site, now, network_qoe if network_qoe is not None else execution.baseline_qoe)
+        observing = execution.state is ExecutionState.OBSERVING
+        if observing and self.history is not None:
+            self.history.observe(now, network)
+        judged = observing and now >= execution.observe_until
+        qoe = network_qoe if network_qoe is not None else execution.baseline_qoe
+        intent = execution.next(network, site, now, qoe, held_aps)
+        if judged and self.history is not None:
+            self.history.stage_judged(execution, now, network, network_qoe, _outcome(intent))
+        if isinstance(intent, DeferStep):
+            return [SlowDeferred(r, _ap(r), execution.plan_id) for r in intent.radio_ids]
         if isinstance(intent, ApplyStep):
-            return self._apply(execution, intent, network, now)
+            return self._apply(execution, intent, network, now, network_qoe)
         if isinstance(intent, RollBackPlan):
             self.counters.rolled_back += 1
             self.counters.rollback_moves += len(intent.tokens)
@@ -208,7 +224,7 @@ class SlowLoopRunner:
         return []
 
     def _apply(
-        self, execution: PlanExecution, step: ApplyStep, network: NetworkSnapshot, now: float
+        self, execution: PlanExecution, step: ApplyStep, network: NetworkSnapshot, now: float, qoe: float | None
     ) -> list[SlowIntent]:
         intents: list[SlowIntent] = []
         for verdict in step.refused:
@@ -236,7 +252,14 @@ class SlowLoopRunner:
                 )
             )
         execution.step_sent(now)
+        if self.history is not None:
+            self.history.stage_sent(execution, step, now, qoe)
         return intents
+
+    def close(self) -> None:
+        """Close the history (the controller's stop)."""
+        if self.history is not None:
+            self.history.close()
 
     def _settle(self) -> None:
         """Before a new plan: the one that completed stays in force."""
@@ -273,6 +296,15 @@ def _preview(
         needs_approval=isinstance(started, RequestApproval),
         refused=started.reasons if isinstance(started, RefusePlan) else (),
     )
+
+
+def _outcome(intent: object) -> StageOutcome:
+    """What the end of a stage's window led to."""
+    if isinstance(intent, RollBackPlan):
+        return StageOutcome.ROLLED_BACK
+    if isinstance(intent, PlanComplete):
+        return StageOutcome.COMPLETE
+    return StageOutcome.CONTINUED
 
 
 def _assignment(a: RadioAssignment) -> dict[str, float]:

@@ -13,8 +13,10 @@ moves' features). Each of ``iterations`` rounds:
 
 ``r~`` is the step's advantage over doing nothing: where the log holds the reward of a no-op on a
 fork of the same world over the same window (site_env.py), ``r~ = r - r_noop``; the exogenous
-noise (demand, events) that both branches share cancels, and a no-op's ``r~`` is 0. Elsewhere (the
-controller's history) ``r~ = r - V0(s)``, ``V0`` a ridge fit of ``r_noop`` on the state features.
+noise (demand, events) that both branches share cancels, and a no-op's ``r~`` is 0. Elsewhere
+(``r_noop`` NaN: the controller's history, history_transitions_export.py) ``r~ = r - V0(s)``,
+``V0`` a ridge fit of the known ``r_noop`` on the state features (``_noop_baseline`` says what
+stands in when too few are known).
 So ``Q`` is a relative value: a plan's gain over keeping the current one, plus the discounted
 value of the best moves it leaves possible; the state part is only what the bootstrap adds.
 
@@ -36,6 +38,7 @@ from controller.slow_loop.move_features import N_MOVE_FEATURES, N_STATE_FEATURES
 from controller.slow_loop.transition_log import TransitionLog
 
 IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,8 @@ def fit_conservative_q(
     settings = settings or CqlSettings()
     if log.n_transitions == 0:
         raise ValueError("cannot fit on a log without transitions")
+    if not np.isfinite(log.reward).all():
+        raise ValueError(f"{log.source or 'the log'}: every reward must be finite (only a no-op reward may be NaN)")
     rng = np.random.default_rng(seed)
     scale = _move_scale(log)
     problem = _problem(log, scale, settings, rng)
@@ -148,19 +153,36 @@ def _advantages(log: TransitionLog, settings: CqlSettings) -> FloatArray:
     """Each step's reward over the no-op's: from the fork where known, else over ``V0(s)``."""
     known = np.isfinite(log.noop_reward)
     advantages = np.where(known, log.reward - np.nan_to_num(log.noop_reward), 0.0)
-    if known.all():
-        return advantages
-    x_known = log.state_features[log.state_ix[known]]
+    if not known.all():
+        advantages[~known] = log.reward[~known] - _noop_baseline(log, known, settings)
+    return advantages
+
+
+def _noop_baseline(log: TransitionLog, known: BoolArray, settings: CqlSettings) -> FloatArray:
+    """``V0(s)`` of the steps without a fork's no-op reward (NaN: the controller's history).
+
+    Their mean plus a ridge fit of their deviations on the state features when more no-op rewards
+    are known than there are features (centred, so the ridge does not pull the level of about 90
+    QoE points towards 0); else their mean; else the mean reward of the unknown steps that moved
+    nothing; else (only moves, no fork: a history alone) the mean reward of those steps, so their
+    advantages are centred: the moves are ranked, but their level against a no-op is unknown,
+    which is why training always mixes in simulator transitions.
+    """
     x_unknown = log.state_features[log.state_ix[~known]]
     if known.sum() > N_STATE_FEATURES:
+        x_known = log.state_features[log.state_ix[known]]
+        level = float(np.mean(log.noop_reward[known]))
         reg = settings.ridge * np.eye(N_STATE_FEATURES)
-        coef = np.linalg.solve(x_known.T @ x_known + reg, x_known.T @ log.noop_reward[known])
-        baseline = x_unknown @ coef
+        coef = np.linalg.solve(x_known.T @ x_known + reg, x_known.T @ (log.noop_reward[known] - level))
+        return np.asarray(level + x_unknown @ coef, dtype=np.float64)
+    noop_steps = ~known & (log.move_offsets[1:] == log.move_offsets[:-1])
+    if known.any():
+        level = float(np.mean(log.noop_reward[known]))
+    elif noop_steps.any():
+        level = float(np.mean(log.reward[noop_steps]))
     else:
-        noop_steps = ~known & (log.move_offsets[1:] == log.move_offsets[:-1])
-        baseline = np.full(x_unknown.shape[0], float(np.mean(log.reward[noop_steps])) if noop_steps.any() else 0.0)
-    advantages[~known] = log.reward[~known] - baseline
-    return advantages
+        level = float(np.mean(log.reward[~known]))
+    return np.full(x_unknown.shape[0], level)
 
 
 def _precision(z_data: FloatArray, ridge: float) -> FloatArray:

@@ -9,7 +9,10 @@ episode ended there, and which behaviour chose the action (``Behaviour``). Featu
 with their names so a model never trains on columns that mean something else.
 
 Why npz and not a table: training reads everything at once as arrays; the controller's own
-history keeps its SQLite table (history_transitions.py) and is turned into this format to train.
+history is written a stage at a time, so it keeps a SQLite table in the controller's state
+directory (history_transitions.py, one row per executed plan stage) and is turned into this
+format to train (history_transitions_export.py: ``Behaviour.HISTORY``, no-op reward NaN;
+`rrm train slow-loop --history DB` trains on it together with the simulator's transitions).
 """
 
 from __future__ import annotations

@@ -2,9 +2,13 @@
 
 Method: rrm/evaluation/slow_loop_training.py. The model file (``--out``, an .npz) is what the
 safe-RL slow-loop policy loads (controller/slow_loop/safe_rl_policy.py ``SafeRlPolicy.from_file``);
-``--transitions`` also keeps the logged data set. JSON figures: transitions by behaviour, seconds
-spent collecting and fitting, the fit's conservative values, and the held-out returns of the
-no-op, heuristic and safe-RL policies on world seeds the training did not see.
+``--transitions`` also keeps the logged data set. ``--history DB`` (repeatable) adds a
+controller's own executed plan stages (its state directory's slow_loop_history.db,
+controller/slow_loop/history_transitions.py) to the simulator's transitions; a file that is
+missing, not such a history, of another feature set or empty is refused before anything runs.
+JSON figures: transitions by behaviour, seconds spent reading the history, collecting and
+fitting, the fit's conservative values, and the held-out returns of the no-op, heuristic and
+safe-RL policies on world seeds the training did not see.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from rrm.cli.scenario_resolution import DEFAULT_SCENARIO
 if TYPE_CHECKING:
     from controller.slow_loop.cql_model import ConservativeQ
     from controller.slow_loop.transition_log import TransitionLog
+    from rrm.evaluation.slow_loop_training import TrainingOptions
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,9 +34,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s = train_sub.add_parser(
         "slow-loop",
         help="the safe-RL slow-loop policy: logged transitions, conservative Q, held-out check",
-        description="Collects transitions from the simulator (no-op, random legal and heuristic moves), fits a "
-        "conservative Q function (fitted Q iteration with the CQL regulariser and a count-based penalty), saves "
-        "it, and compares the safe-RL policy with the heuristic on held-out episodes.",
+        description="Collects transitions from the simulator (no-op, random legal and heuristic moves), adds the "
+        "controllers' own executed plan stages given with --history, fits a conservative Q function (fitted Q "
+        "iteration with the CQL regulariser and a count-based penalty), saves it, and compares the safe-RL "
+        "policy with the heuristic on held-out episodes.",
     )
     s.add_argument(
         "--scenario", default=DEFAULT_SCENARIO, help="scenario file, or a shipped one's name (default: %(default)s)"
@@ -41,6 +47,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--seed", type=int, default=0, help="seed of every draw (default: %(default)s)")
     s.add_argument("--out", required=True, metavar="MODEL", help="where to write the model (.npz)")
     s.add_argument("--transitions", metavar="FILE", help="also write the logged transitions (.npz)")
+    s.add_argument(
+        "--history",
+        action="append",
+        default=[],
+        metavar="DB",
+        help="also train on a controller's executed plan stages: STATE_DIR/slow_loop_history.db (repeatable)",
+    )
     s.add_argument(
         "--json", nargs="?", const="-", default="-", metavar="FILE", help="write the JSON to FILE (default: stdout)"
     )
@@ -58,7 +71,7 @@ def _train_slow_loop(ns: argparse.Namespace) -> int:
         raise UsageError(f"--seed must not be negative, not {ns.seed}")
     from controller.slow_loop.cql_training import fit_conservative_q
     from controller.slow_loop.transition_collection import collect_transitions
-    from rrm.evaluation.slow_loop_training import TrainingOptions, held_out_returns, heuristic_baseline
+    from rrm.evaluation.slow_loop_training import TrainingOptions, held_out_returns, heuristic_baseline, with_history
 
     scenario, name = resolve_scenario(ns.scenario)
     defaults = TrainingOptions()
@@ -66,8 +79,11 @@ def _train_slow_loop(ns: argparse.Namespace) -> int:
         defaults, collection=replace(defaults.collection, episodes=ns.episodes), held_out_episodes=ns.held_out
     )
     progress = LateProgress("rrm train slow-loop")
+    read_started = time.monotonic()
+    history = _histories(ns.history, options)
     started = time.monotonic()
-    log = collect_transitions(scenario, heuristic_baseline(ns.seed), ns.seed, options.collection, progress)
+    simulated = collect_transitions(scenario, heuristic_baseline(ns.seed), ns.seed, options.collection, progress)
+    log = with_history(simulated, history)
     collected = time.monotonic()
     model, fit = fit_conservative_q(log, options.cql, ns.seed)
     fitted = time.monotonic()
@@ -83,8 +99,11 @@ def _train_slow_loop(ns: argparse.Namespace) -> int:
         "seed": ns.seed,
         "episodes": ns.episodes,
         "transitions": log.n_transitions,
+        "simulator_transitions": simulated.n_transitions,
+        "history": [{"file": str(p), "transitions": h.n_transitions} for p, h in zip(ns.history, history, strict=True)],
         "moves": int(log.move_features.shape[0]),
         "behaviour": log.behaviour_counts(),
+        "history_s": round(started - read_started, 2),
         "collection_s": round(collected - started, 2),
         "training_s": round(fitted - collected, 2),
         "model": ns.out,
@@ -104,6 +123,23 @@ def _train_slow_loop(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _histories(paths: list[str], options: TrainingOptions) -> list[TransitionLog]:
+    """Each ``--history`` file as transitions, scored with the simulator's reward weights.
+
+    Raises UsageError naming a file that is missing, not a history, of another feature set or empty.
+    """
+    from controller.slow_loop.history_transitions import HistoryFileError
+    from controller.slow_loop.history_transitions_export import history_log
+
+    logs = []
+    for path in paths:
+        try:
+            logs.append(history_log(path, options.collection.env.reward))
+        except HistoryFileError as exc:
+            raise UsageError(f"--history {exc}") from None
+    return logs
+
+
 def _mean(values: tuple[float, ...]) -> float:
     return sum(values) / len(values) if values else 0.0
 
@@ -115,7 +151,7 @@ def _conservative_values(model: ConservativeQ, log: TransitionLog) -> dict[str, 
     from controller.slow_loop.transition_log import Behaviour
 
     found: dict[str, float] = {}
-    for behaviour in (Behaviour.RANDOM, Behaviour.HEURISTIC):
+    for behaviour in (Behaviour.RANDOM, Behaviour.HEURISTIC, Behaviour.HISTORY):
         rows = [log.moves(i) for i in range(log.n_transitions) if log.behaviour[i] == behaviour]
         moves = np.vstack(rows) if rows else np.zeros((0, log.move_features.shape[1]))
         if moves.shape[0]:

@@ -1,10 +1,12 @@
 """Training the safe-RL slow-loop policy on a scenario, and checking it on held-out episodes.
 
 ``train_safe_rl``: transitions from the simulator (controller.slow_loop.transition_collection:
-no-op, random legal and staged heuristic moves, half the episodes from a scrambled plan), then
-the conservative Q fit (cql_training.py). ``held_out_returns``: episodes on world seeds the
-training never saw, each run three ways on the same seed: ``noop`` (keep the plan), ``heuristic``
-(the heuristic plan of the episode, staged ``max_aps_per_step`` radios per step) and ``safe_rl``
+no-op, random legal and staged heuristic moves, half the episodes from a scrambled plan), plus
+any controller history given (its executed plan stages, history_transitions_export.py:
+``Behaviour.HISTORY``, no-op reward NaN), then the conservative Q fit (cql_training.py).
+``held_out_returns``: episodes on world seeds the training never saw, each run three ways on
+the same seed: ``noop`` (keep the plan), ``heuristic`` (the heuristic plan of the episode,
+staged ``max_aps_per_step`` radios per step) and ``safe_rl``
 (the safe-RL policy's plan, proposed once at the start and staged the same way). Figures: the
 mean return (sum of rewards, step_reward.py), the mean network QoE, and how often the learned
 plan was deployed rather than the heuristic's.
@@ -15,7 +17,7 @@ episode ``e`` on ``SeedSequence([seed, HELD_OUT_STREAM, e])``; the fit's draws c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +30,7 @@ from controller.slow_loop.safe_rl_policy import SafeRlPolicy, SafeRlSettings
 from controller.slow_loop.site_env import SiteEnv, SiteView
 from controller.slow_loop.site_plan import SitePlan
 from controller.slow_loop.transition_collection import CollectionSettings, collect_transitions
-from controller.slow_loop.transition_log import TransitionLog
+from controller.slow_loop.transition_log import TransitionLog, concatenate
 from drivers.sim.scenario_model import Scenario
 
 HELD_OUT_STREAM = 0x68656C64
@@ -72,13 +74,23 @@ def heuristic_baseline(seed: int) -> HeuristicPlanner:
 
 
 def train_safe_rl(
-    scenario: Scenario, seed: int, options: TrainingOptions | None = None, progress: Progress | None = None
+    scenario: Scenario,
+    seed: int,
+    options: TrainingOptions | None = None,
+    progress: Progress | None = None,
+    history: Sequence[TransitionLog] = (),
 ) -> TrainedPolicy:
-    """Collect transitions on ``scenario`` and fit the conservative Q (module docstring)."""
+    """Collect transitions on ``scenario``, add ``history`` and fit the conservative Q (module docstring)."""
     options = options or TrainingOptions()
-    log = collect_transitions(scenario, heuristic_baseline(seed), seed, options.collection, progress)
+    simulated = collect_transitions(scenario, heuristic_baseline(seed), seed, options.collection, progress)
+    log = with_history(simulated, history)
     model, fit = fit_conservative_q(log, options.cql, seed)
     return TrainedPolicy(model, log, fit)
+
+
+def with_history(simulated: TransitionLog, history: Sequence[TransitionLog]) -> TransitionLog:
+    """The simulator's transitions followed by the controllers' (the simulator's log alone without any)."""
+    return concatenate([simulated, *history]) if history else simulated
 
 
 def held_out_returns(
