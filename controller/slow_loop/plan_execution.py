@@ -35,7 +35,7 @@ from controller.slow_loop.interference_graph import InterferenceGraph
 from controller.slow_loop.plan_staging import MAX_APS_PER_STEP, PlanStep, stage_plan
 from controller.slow_loop.site_plan import RadioAssignment, SitePlan, assignment_of, current_plan, plan_cost
 from radio_domain import regulatory
-from radio_domain.radio import ConfigChange, RadioConfig
+from radio_domain.radio import ConfigChange, RadioConfig, split_radio_id
 
 SLOW = "SLOW"
 
@@ -109,6 +109,15 @@ class Observe:
 
 
 @dataclass(frozen=True, slots=True)
+class DeferStep:
+    """The next step touches APs the scheduler holds (an event's monitoring window, a cooldown):
+    it waits, unapplied, and is offered again on a later call."""
+
+    plan_id: str
+    radio_ids: tuple[str, ...]  # the step's radios on held APs
+
+
+@dataclass(frozen=True, slots=True)
 class RollBackPlan:
     plan_id: str
     tokens: tuple[RollbackToken, ...]
@@ -124,7 +133,7 @@ class PlanComplete:
     refused: tuple[str, ...] = ()  # radios whose staged change the guardrails refused: they kept their config
 
 
-PlanIntent = RefusePlan | RequestApproval | ApplyStep | Observe | RollBackPlan | PlanComplete
+PlanIntent = RefusePlan | RequestApproval | ApplyStep | DeferStep | Observe | RollBackPlan | PlanComplete
 
 
 @dataclass
@@ -193,8 +202,19 @@ class PlanExecution:
         self.state = ExecutionState.REFUSED
         return RefusePlan(self.plan_id, (f"approval refused: {reason}",))
 
-    def next(self, snapshot: NetworkSnapshot, site: SitePolicy, now: float, network_qoe: float) -> PlanIntent | None:
-        """What to do now; None while waiting for an approval or for ``step_sent``."""
+    def next(
+        self,
+        snapshot: NetworkSnapshot,
+        site: SitePolicy,
+        now: float,
+        network_qoe: float,
+        held_aps: frozenset[str] = frozenset(),
+    ) -> PlanIntent | None:
+        """What to do now; None while waiting for an approval or for ``step_sent``.
+
+        A step with a radio on one of ``held_aps`` is deferred (``DeferStep``), whether it is the
+        first step or the one that follows a judged window: an event's lock holds every stage.
+        """
         if self.state is ExecutionState.OBSERVING:
             if now < self.observe_until:
                 return Observe(self.plan_id, self.observe_until)
@@ -213,6 +233,9 @@ class PlanExecution:
                 tuple(sorted(self.refused - set(self.tokens))),
             )
         step = self.steps[self.next_step]
+        held = tuple(r for r in step.radio_ids if split_radio_id(r)[0] in held_aps)
+        if held:
+            return DeferStep(self.plan_id, held)
         self.next_step += 1
         self.state = ExecutionState.APPLYING
         return self._apply_step(step, snapshot, site, now)

@@ -176,3 +176,21 @@ def test_the_window_plan_waits_for_a_plan_still_in_progress() -> None:
         assert "plan_refused" not in actions(result, Step.SLOW_LOOP)
     assert started == ["window"]
     assert scheduler.counters.plans == {"on_demand": 1, "window": 1}
+
+
+def test_an_event_holds_a_later_stage_of_a_plan_in_progress() -> None:
+    """Radar on ap-2 while the plan's first stage (ap-1) is watched: the stage for ap-2 that follows
+    the judged window waits for ap-2's monitoring window too, then goes."""
+    scheduler = LoopScheduler(SchedulerSettings(slow_window=WINDOW, monitoring_window_s=300.0), slow=runner())
+    first = scheduler.tick(IN_WINDOW, TickReports(), SiteSources(IN_WINDOW))
+    assert slow_changes(first) == ["ap-1/5g"]
+    radar_at = IN_WINDOW + 30.0
+    radar = TickReports(events=(ReportedEvent("ev-2", "ap-2/5g", "ap-2", EventType.DFS_RADAR, radar_at),))
+    scheduler.tick(radar_at, radar, SiteSources(radar_at))
+    judged = scheduler.tick(IN_WINDOW + 61.0, TickReports(), SiteSources(IN_WINDOW + 61.0))
+    assert slow_changes(judged) == []  # the window closed, but ap-2 is locked
+    assert [i.radio_id for i in judged.slow if isinstance(i, SlowDeferred)] == ["ap-2/5g"]
+    still = scheduler.tick(radar_at + 299.0, TickReports(), SiteSources(radar_at + 299.0))
+    assert slow_changes(still) == []
+    unlocked = scheduler.tick(radar_at + 300.0, TickReports(), SiteSources(radar_at + 300.0))
+    assert slow_changes(unlocked) == ["ap-2/5g"]
