@@ -12,8 +12,8 @@ moves' features). Each of ``iterations`` rounds:
    the values of the moves the data did not take and up those it did. Solved by L-BFGS (scipy).
 
 ``r~`` is the step's advantage over doing nothing: where the log holds the reward of a no-op on a
-fork of the same world over the same window (site_env.py), ``r~ = r - r_noop``; the exogenous
-noise (demand, events) that both branches share cancels, and a no-op's ``r~`` is 0. Elsewhere
+fork of the same world over the same window (rrm/evaluation/site_env.py), ``r~ = r - r_noop``;
+the exogenous noise (demand, events) that both branches share cancels, and a no-op's ``r~`` is 0. Elsewhere
 (``r_noop`` NaN: the controller's history, history_transitions_export.py) ``r~ = r - V0(s)``,
 ``V0`` a ridge fit of the known ``r_noop`` on the state features (``_noop_baseline`` says what
 stands in when too few are known).

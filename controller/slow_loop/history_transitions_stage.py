@@ -1,7 +1,7 @@
 """One executed plan stage as the controller's history records it, computed purely (no I/O, time given).
 
-The features are those the simulator's transitions use (site_env.py): ``state_features`` and
-``move_features`` (move_features.py) of every candidate move (move_candidates.py, the plan's
+The features are those the simulator's transitions use (rrm/evaluation/site_env.py):
+``state_features`` and ``move_features`` (move_features.py) of every candidate move (move_candidates.py, the plan's
 remaining changes as the guide, as the heuristic's plan guides the simulator's). The reward is
 step_reward.py's: 100 x the network QoE after the stage's window, minus 0.2 per channel (or
 width) move, 0.05 per power-only move, 10 x the dark client share (the moved radios' share of

@@ -70,8 +70,8 @@ def _train_slow_loop(ns: argparse.Namespace) -> int:
     if ns.seed < 0:
         raise UsageError(f"--seed must not be negative, not {ns.seed}")
     from controller.slow_loop.cql_training import fit_conservative_q
-    from controller.slow_loop.transition_collection import collect_transitions
     from rrm.evaluation.slow_loop_training import TrainingOptions, held_out_returns, heuristic_baseline, with_history
+    from rrm.evaluation.transition_collection import collect_transitions
 
     scenario, name = resolve_scenario(ns.scenario)
     defaults = TrainingOptions()

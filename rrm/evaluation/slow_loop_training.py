@@ -1,6 +1,6 @@
 """Training the safe-RL slow-loop policy on a scenario, and checking it on held-out episodes.
 
-``train_safe_rl``: transitions from the simulator (controller.slow_loop.transition_collection:
+``train_safe_rl``: transitions from the simulator (rrm.evaluation.transition_collection:
 no-op, random legal and staged heuristic moves, half the episodes from a scrambled plan), plus
 any controller history given (its executed plan stages, history_transitions_export.py:
 ``Behaviour.HISTORY``, no-op reward NaN), then the conservative Q fit (cql_training.py).
@@ -27,11 +27,11 @@ from controller.slow_loop.cql_training import CqlSettings, FitReport, fit_conser
 from controller.slow_loop.heuristic_planner import HeuristicPlanner
 from controller.slow_loop.move_candidates import Move
 from controller.slow_loop.safe_rl_policy import SafeRlPolicy, SafeRlSettings
-from controller.slow_loop.site_env import SiteEnv, SiteView
 from controller.slow_loop.site_plan import SitePlan
-from controller.slow_loop.transition_collection import CollectionSettings, collect_transitions
 from controller.slow_loop.transition_log import TransitionLog, concatenate
 from drivers.sim.scenario_model import Scenario
+from rrm.evaluation.site_env import SiteEnv, SiteView
+from rrm.evaluation.transition_collection import CollectionSettings, collect_transitions
 
 HELD_OUT_STREAM = 0x68656C64
 HELD_OUT_POLICIES = ("noop", "heuristic", "safe_rl")

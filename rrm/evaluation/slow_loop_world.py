@@ -14,11 +14,11 @@ from collections.abc import Iterable
 
 from controller.guardrails import NetworkSnapshot, RadioView
 from controller.slow_loop.interference_graph import InterferenceGraph
-from controller.slow_loop.world_graph import graph_of_world
 from drivers.protocol import DriverEvent
 from drivers.sim.world import SimWorld
 from radio_domain.events import EventType
 from rrm.evaluation.fast_loop_world import ChangeLedger
+from rrm.evaluation.world_graph import graph_of_world
 
 RADAR_MEMORY_S = 24 * 3600.0
 

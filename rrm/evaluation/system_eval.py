@@ -48,7 +48,6 @@ from controller.scheduler import LoopScheduler, SchedulerSettings
 from controller.site_policy import SitePolicy
 from controller.slow_loop.heuristic_planner import HeuristicPlanner
 from controller.slow_loop.plan_execution import ExecutionSettings
-from controller.slow_loop.world_graph import RadarHistory
 from controller.slow_loop_runner import SlowLoopRunner
 from controller.slow_loop_window import SlowLoopWindow
 from drivers.protocol import DriverError
@@ -63,6 +62,7 @@ from rrm.evaluation.system_agents import InProcessAgents
 from rrm.evaluation.system_carry_out import IntentCarrier
 from rrm.evaluation.system_events import InjectionPlan, injection_plan, radar_target, with_bursts
 from rrm.evaluation.system_world import WorldSources
+from rrm.evaluation.world_graph import RadarHistory
 
 EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z, as the demo
 DAY_S = 86_400.0

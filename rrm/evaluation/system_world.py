@@ -2,7 +2,7 @@
 
 The same views the fast-loop evaluation uses (rrm/evaluation/fast_loop_world.py: the
 controller's telemetry aggregation, the guardrails' snapshot with a ledger of applied changes)
-and the graph the slow-loop evaluation builds (controller/slow_loop/world_graph.py), frozen at
+and the graph the slow-loop evaluation builds (rrm/evaluation/world_graph.py), frozen at
 one moment: a ``WorldSources`` is made for one tick and reads the world only when a step asks.
 """
 
@@ -17,10 +17,10 @@ from controller.fast_loop.planner import RadioReading
 from controller.guardrails import NetworkSnapshot
 from controller.site_policy import SitePolicy
 from controller.slow_loop.interference_graph import InterferenceGraph
-from controller.slow_loop.world_graph import RadarHistory, observe_graph
 from drivers.sim.world import SimWorld
 from radio_domain.radio import split_radio_id
 from rrm.evaluation.fast_loop_world import ChangeLedger, WorldTelemetry, network_snapshot
+from rrm.evaluation.world_graph import RadarHistory, observe_graph
 
 
 class WindowStarts(Protocol):

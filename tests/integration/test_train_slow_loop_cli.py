@@ -7,12 +7,12 @@ from pathlib import Path
 
 from controller.slow_loop.heuristic_planner import HeuristicPlanner
 from controller.slow_loop.safe_rl_policy import SafeRlPolicy
-from controller.slow_loop.site_env import EnvSettings
 from controller.slow_loop.transition_log import TransitionLog
-from controller.slow_loop.world_graph import RadarHistory, observe_graph
 from drivers.sim.scenario import load_scenario, shipped_scenario
 from drivers.sim.world import SimWorld
 from rrm.cli.main import main
+from rrm.evaluation.site_env import EnvSettings
+from rrm.evaluation.world_graph import RadarHistory, observe_graph
 
 
 def test_train_writes_a_model_and_figures(tmp_path: Path) -> None:

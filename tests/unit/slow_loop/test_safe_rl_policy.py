@@ -14,9 +14,9 @@ from controller.slow_loop.interference_graph import InterferenceGraph
 from controller.slow_loop.move_features import MOVE_FEATURES, N_MOVE_FEATURES, N_STATE_FEATURES
 from controller.slow_loop.safe_rl_policy import FALLBACK_LABEL, SafeRlPolicy, SafeRlSettings
 from controller.slow_loop.site_plan import current_plan
-from controller.slow_loop.world_graph import RadarHistory, observe_graph
 from drivers.sim.scenario import load_scenario, shipped_scenario
 from drivers.sim.world import SimWorld
+from rrm.evaluation.world_graph import RadarHistory, observe_graph
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,12 @@ import pytest
 from controller.slow_loop.candidate_channels import assignment_problems
 from controller.slow_loop.dfs_cost import in_non_occupancy
 from controller.slow_loop.move_candidates import CandidateSettings, Move
-from controller.slow_loop.site_env import EnvSettings, SiteEnv
 from controller.slow_loop.site_plan import RadioAssignment
 from drivers.sim.scenario import load_scenario, shipped_scenario
 from drivers.sim.scenario_model import Scenario
 from radio_domain import regulatory
 from radio_domain.radio import RadioConfig
+from rrm.evaluation.site_env import EnvSettings, SiteEnv
 
 SHORT = EnvSettings(steps_per_episode=3, window_s=120.0, tick_s=60.0, warmup_s=60.0)
 

@@ -53,12 +53,12 @@ from controller.slow_loop.move_features import (
 )
 from controller.slow_loop.site_plan import RadioAssignment, SlowLoopPolicy, assignment_of
 from controller.slow_loop.step_reward import RewardWeights, StepOutcome
-from controller.slow_loop.world_graph import RadarHistory, observe_graph
 from drivers.protocol import DriverError
 from drivers.sim.scenario_model import Scenario
 from drivers.sim.world import SimWorld
 from radio_domain import regulatory
 from radio_domain.radio import Band, ConfigChange
+from rrm.evaluation.world_graph import RadarHistory, observe_graph
 
 Observation = dict[str, npt.NDArray[Any]]
 RADIO_FEATURES = (

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from controller.slow_loop.move_features import N_MOVE_FEATURES
-from controller.slow_loop.site_env import EnvSettings, Observation, SiteEnv, SiteView
 from controller.slow_loop.site_plan import SlowLoopPolicy
 from controller.slow_loop.transition_log import Behaviour, TransitionLog, TransitionLogBuilder
 from drivers.sim.scenario_model import Scenario
+from rrm.evaluation.site_env import EnvSettings, Observation, SiteEnv, SiteView
 
 Progress = Callable[[str], None]
 
