@@ -23,11 +23,15 @@ changes and rollbacks go through ``SimWorld.apply``.
 Figures per policy: ``mean_qoe``, the mean network QoE over the steps of the last half;
 ``p5_qoe``, the 5th percentile of client QoE pooled over samples every ``p5_every_s`` in the last
 half; ``changes_per_ap_day``, config writes (changes, rollbacks and ACS picks) per AP per
-simulated day; ``worst_dip``, the largest drop of the changed radio's reward (window after against
-window before) over exploratory changes (the BO's ``explore`` kind, every random change), 0 when
-there were none (``details`` adds ``worst_dip_any_change``, over every judged change, confident
-improvements included); ``violations``, applied configs that break a regulatory or safe-zone rule or an
-AP's hourly limit, checked independently of the guardrails (zero by construction). And
+simulated day; ``worst_dip``, the largest loss of the changed radio's reward an exploratory change
+(the BO's ``explore`` kind, every random change) caused over its observation window: the world
+forked at the change and run with and without it (fast_loop_counterfactual.py), 0 when there were
+none; ``details`` adds ``worst_dip_observed`` (the same changes judged window after against window
+before on the live run, as the planner judges: load swings included), ``worst_dip_network_qoe``
+(the network QoE those changes cost, forked the same way) and ``worst_dip_any_change`` (window
+against window over every judged change, confident improvements included); ``violations``,
+applied configs that break a regulatory or safe-zone rule or an AP's hourly limit, checked
+independently of the guardrails (zero by construction). And
 ``bo_median_prediction_error``, the median of ``prediction_error(predicted, observed)`` over the
 BO's judged changes (None when it made none).
 
@@ -67,6 +71,7 @@ from drivers.sim.world import SimWorld
 from radio_domain.radio import ConfigChange, split_radio_id
 from rrm.evaluation.fast_loop_acs import acs_pick
 from rrm.evaluation.fast_loop_checks import AppliedConfig, independent_violations
+from rrm.evaluation.fast_loop_counterfactual import CausedDip, caused_dip
 from rrm.evaluation.fast_loop_random import RandomSearch
 from rrm.evaluation.fast_loop_world import ChangeLedger, WorldTelemetry, network_snapshot
 
@@ -77,6 +82,7 @@ DEFAULT_STEP_S = 10.0
 DEFAULT_P5_EVERY_S = 300.0
 DAY_S = 86_400.0
 _DIGITS = 4
+EXPLORATORY = ("explore", "random")  # the kinds whose dips the issue bounds: the BO's explorations, every random change
 _RANDOM_STREAM = 0x72616E64
 _BO_STREAM = 0x626F
 
@@ -112,8 +118,10 @@ class PolicyResult:
     p5_qoe: float = 0.0
     changes: int = 0
     rollbacks: int = 0
-    worst_dip: float = 0.0
-    worst_dip_any_change: float = 0.0  # over every judged change, confident improvements included
+    worst_dip: float = 0.0  # caused, on forks (fast_loop_counterfactual.py)
+    worst_dip_observed: float = 0.0  # window after against window before, exploratory changes
+    worst_dip_network_qoe: float = 0.0  # network QoE an exploratory change cost, on forks
+    worst_dip_any_change: float = 0.0  # window against window, every judged change
     violations: list[str] = field(default_factory=list)
     records: list[ChangeRecord] = field(default_factory=list)
     keeps: Counter[str] = field(default_factory=Counter)
@@ -142,6 +150,8 @@ class PolicyResult:
             "kinds": dict(sorted(kinds.items())),
             "keep_reasons": dict(sorted(self.keeps.items())),
             "failed_sends": self.failed_sends,
+            "worst_dip_observed": round(self.worst_dip_observed, _DIGITS),
+            "worst_dip_network_qoe": round(self.worst_dip_network_qoe, _DIGITS),
             "worst_dip_any_change": round(self.worst_dip_any_change, _DIGITS),
             "violation_messages": self.violations[:20],
         }
@@ -221,11 +231,15 @@ class _QoeTracker:
 class _Loop:
     """The planner driven on a world: telemetry in, intents out, changes through ``apply``."""
 
-    def __init__(self, world: SimWorld, planner: ChangePlanner, site: SitePolicy, result: PolicyResult) -> None:
+    def __init__(
+        self, world: SimWorld, planner: ChangePlanner, options: FastLoopEvalOptions, result: PolicyResult
+    ) -> None:
         self.world = world
         self.planner = planner
-        self.site = site
+        self.site = options.site
+        self.step_s = options.step_s
         self.result = result
+        self.caused: dict[str, CausedDip] = {}  # exploratory change id -> what it cost on forks
         self.telemetry = WorldTelemetry(world)
         self.ledger = ChangeLedger()
         self.applied: list[AppliedConfig] = []
@@ -259,6 +273,11 @@ class _Loop:
         return RadioReading(radio_id, config, window, safe, evidence)
 
     def _send(self, intent: SendChange, now: float) -> None:
+        if intent.kind in EXPLORATORY:
+            window_s = self.planner.settings.observation_s
+            self.caused[intent.change_id] = caused_dip(
+                self.world, intent.radio_id, intent.change, window_s, self.step_s
+            )
         before = self.world.config(intent.radio_id)
         try:
             self.world.apply(intent.radio_id, intent.change)
@@ -284,8 +303,13 @@ class _Loop:
         self.result.records.append(record)
         if record.observed_effect is not None:
             self.result.worst_dip_any_change = max(self.result.worst_dip_any_change, -record.observed_effect)
-        if record.kind in ("explore", "random") and record.observed_effect is not None:
-            self.result.worst_dip = max(self.result.worst_dip, -record.observed_effect)
+        if record.kind not in EXPLORATORY or record.observed_effect is None:
+            return
+        self.result.worst_dip_observed = max(self.result.worst_dip_observed, -record.observed_effect)
+        caused = self.caused.pop(record.change_id, None)
+        if caused is not None:
+            self.result.worst_dip = max(self.result.worst_dip, caused.reward)
+            self.result.worst_dip_network_qoe = max(self.result.worst_dip_network_qoe, caused.network_qoe)
 
 
 def _planner(world: SimWorld, policy: str, seed: int, options: FastLoopEvalOptions) -> ChangePlanner:
@@ -333,7 +357,7 @@ def run_policy(
     if policy in ("acs", "acs_bo"):
         applied = _acs(world, result)
     if policy in ("random", "bo", "acs_bo"):
-        loop = _Loop(world, _planner(world, policy, scenario.seed, options), options.site, result)
+        loop = _Loop(world, _planner(world, policy, scenario.seed, options), options, result)
     steps = round(total_s / options.step_s)
     report_every = max(1, steps // 8)
     for k in range(steps):
