@@ -37,7 +37,13 @@ All pure or time-as-a-parameter (STYLE.md 4). The optimiser applies them in this
    set ``explore_per_day=0`` for a loop that only ever changes on a confident predicted gain.
 5. **Acquisition**: exact expected improvement of the gain over ``min_gain``, scored for every
    candidate in the trust region (a few to ~1,000 rows), not on a random sample.
-6. **Budget** (``ChangeBudget``): at most ``max_per_day`` changes per AP in any rolling 24 h,
+6. **Distrust after a surprise**: when an applied change's first observed reward fell short of its
+   prediction by more than the margin, the radio's model has shown it can be that wrong here
+   (dense_floor: a 2.4 GHz radio beside a video camera lost 0.27-0.35 on every power step the
+   model rated neutral, after a channel move had already lost 0.26). For ``distrust_s`` (24 h)
+   a candidate must stay within the margin even if the model is off by the largest such
+   shortfall: ``gain - shortfall >= -margin``.
+7. **Budget** (``ChangeBudget``): at most ``max_per_day`` changes per AP in any rolling 24 h,
    shared by the AP's radios.
 """
 
@@ -186,12 +192,19 @@ def normal_pdf(z: FloatArray) -> FloatArray:
 
 
 def choose(
-    pred: Prediction, settings: SafetySettings, may_explore: bool, seen_bad: BoolArray | None = None
+    pred: Prediction,
+    settings: SafetySettings,
+    may_explore: bool,
+    seen_bad: BoolArray | None = None,
+    distrust: float = 0.0,
 ) -> Choice | Refusal:
     """Pick a safe candidate by expected improvement, or say why the current config stays.
 
     ``seen_bad`` marks candidates the radio was already measured to lose more than the margin at
-    (``seen_unsafe``): never safe, whatever the model says.
+    (``seen_unsafe``): never safe, whatever the model says. ``distrust`` is how far the model has
+    recently overestimated a change on this radio (``OptimizerSettings.distrust_s``): a candidate
+    is then safe only if it stays within the margin even when the model is that wrong
+    (``gain - distrust >= -margin``), beside the usual ``gain - beta * std_gain >= -margin``.
     """
     lcb = pred.mean - settings.beta * pred.std
     gain = pred.mean - pred.reference_mean
@@ -199,13 +212,17 @@ def choose(
     gain_std = np.sqrt(np.maximum(gain_var, 1e-12))
     pessimistic_gain = gain - settings.beta * gain_std
     safe = pessimistic_gain >= -settings.margin
+    if distrust > 0.0:
+        pessimistic_gain = np.minimum(pessimistic_gain, gain - distrust)
+        safe &= gain - distrust >= -settings.margin
     if seen_bad is not None:
         safe &= ~seen_bad
     if not safe.any():
         best = float(pessimistic_gain.max()) if gain.size else float("nan")
+        why = f"; the model overestimated a recent change here by {distrust:.3f}" if distrust > 0.0 else ""
         return Refusal(
             "nothing_safe",
-            f"every candidate may lose more than {settings.margin:g} (best pessimistic gain {best:.3f})",
+            f"every candidate may lose more than {settings.margin:g} (best pessimistic gain {best:.3f}{why})",
         )
     z = (gain - settings.min_gain) / gain_std
     confidence = normal_cdf(z)

@@ -8,9 +8,10 @@ the oldest duplicate first.
 
 ``LearningState`` is everything else that must survive a restart, as plain numbers: the trust
 region's radius and its success/failure counts, the configs held off after a rollback, the
-hyperparameters last fitted (so a restart does not refit 10,000 GPs at once) and when, and the
-change awaiting its first observation. Models are
-never pickled: a warm start rebuilds the window from stored observations (store.py).
+changes it overestimated (exploration.choose's distrust), the hyperparameters last fitted (so a
+restart does not refit 10,000 GPs at once) and when, and the change awaiting its first
+observation. Models are never pickled: a warm start rebuilds the window from stored
+observations (store.py).
 
 ``HyperSchedule`` decides when the hyperparameters are refitted: first at ``min_observations``,
 then whenever the window has grown by ``growth`` (x1.5) since the last fit, and at least every
@@ -123,6 +124,12 @@ class LearningState:
     observations_since_change: int = 0
     explorations: tuple[float, ...] = field(default=())  # times of exploratory changes (last 24 h)
     held_off: tuple[HeldOff, ...] = field(default=())  # rolled-back targets and until when they stay barred
+    # (time, amount) of changes whose observed reward fell short of the prediction by more than the margin
+    overestimates: tuple[tuple[float, float], ...] = field(default=())
+
+    def distrust(self, now_s: float, within_s: float) -> float:
+        """The largest overestimate of the last ``within_s`` (0 without one)."""
+        return max((amount for at, amount in self.overestimates if now_s - within_s < at <= now_s), default=0.0)
 
     def held(self, now_s: float) -> frozenset[tuple[int, int, float, int]]:
         """Config keys still barred at ``now_s``."""
@@ -153,6 +160,7 @@ class LearningState:
             "observations_since_change": self.observations_since_change,
             "explorations": list(self.explorations),
             "held_off": [{"config": list(h.config_key), "until_s": h.until_s} for h in self.held_off],
+            "overestimates": [list(o) for o in self.overestimates],
         }
 
     @staticmethod
@@ -179,6 +187,7 @@ class LearningState:
             observations_since_change=int(data.get("observations_since_change", 0)),
             explorations=tuple(float(t) for t in data.get("explorations", ())),
             held_off=tuple(_held_from_json(h) for h in data.get("held_off", ())),
+            overestimates=tuple((float(at), float(amount)) for at, amount in data.get("overestimates", ())),
         )
 
 

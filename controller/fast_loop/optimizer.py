@@ -75,6 +75,7 @@ class OptimizerSettings:
     settle_observations: int = 2
     pending_timeout_s: float = 900.0  # a change never observed by then counts as reverted
     rollback_hold_s: float = DAY_S  # a rolled-back target is not proposed again for this long
+    distrust_s: float = DAY_S  # how long an overestimate beyond the margin makes the radio cautious
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +238,10 @@ class FastLoopOptimizer:
             self.last_outcome = ChangeOutcome(
                 pending.target, pending.predicted_mean, obs.reward, pending.baseline_reward, helped
             )
+            shortfall = pending.predicted_mean - obs.reward
+            if shortfall > self.settings.safety.margin:
+                recent = tuple(o for o in state.overestimates if obs.ts_s - o[0] < self.settings.distrust_s)
+                state = state.evolve(overestimates=(*recent, (obs.ts_s, shortfall)))
         logger.debug("radio %s: change to %s %s", self.radio_id, pending.target, "helped" if helped else "did not help")
         return state.evolve(
             pending=None,
@@ -305,7 +310,11 @@ class FastLoopOptimizer:
         if evidence is not None:
             pred = pred.shifted(evidence.prior_reward(*candidates), float(_prior(evidence, [snapshot.config])[0]))
         choice = choose(
-            pred, self.settings.safety, self._may_explore(now), self._seen_bad(table, rows, snapshot.config)
+            pred,
+            self.settings.safety,
+            self._may_explore(now),
+            self._seen_bad(table, rows, snapshot.config),
+            distrust=state.distrust(now, self.settings.distrust_s),
         )
         if isinstance(choice, Refusal):
             return keep(choice.code, choice.text)

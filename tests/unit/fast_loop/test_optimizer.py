@@ -109,6 +109,37 @@ def test_a_rolled_back_target_is_held_off_for_a_day_then_allowed_again() -> None
     assert restored.held_off == opt.state.held_off  # survives a controller restart
 
 
+def test_a_change_that_fell_short_of_its_prediction_makes_the_radio_distrust_its_model_for_a_day() -> None:
+    opt = _trained(
+        settings=OptimizerSettings(safety=SafetySettings(explore_per_day=10**6, margin=0.1), settle_observations=1)
+    )
+    now = T0 + 10**5
+    config = opt.observations[-1].config
+    proposal = None
+    for k in range(20):
+        proposal = opt.propose(_snapshot(config, 0.6, now + k))
+        if proposal is not None:
+            break
+        opt.observe(config, load_index(15), 0.6, now + k)
+    assert proposal is not None
+    opt.applied(proposal, now + 100)
+    assert opt.state.distrust(now + 100, opt.settings.distrust_s) == 0.0
+    shortfall = 0.3
+    opt.observe(proposal.target, proposal.load, proposal.predicted_mean - shortfall, now + 400)
+    assert opt.state.distrust(now + 400, opt.settings.distrust_s) == pytest.approx(shortfall)
+    assert opt.state.distrust(now + 400 + opt.settings.distrust_s, opt.settings.distrust_s) == 0.0
+    restored = LearningState.from_json(opt.state.to_json())
+    assert restored.overestimates == opt.state.overestimates  # survives a controller restart
+    # a change that lands within the margin of its prediction leaves no distrust
+    calm = _trained(
+        settings=OptimizerSettings(safety=SafetySettings(explore_per_day=10**6, margin=0.1), settle_observations=1)
+    )
+    before = calm.state.overestimates  # its training run may have left some
+    calm.applied(proposal, now + 100)
+    calm.observe(proposal.target, proposal.load, proposal.predicted_mean - 0.05, now + 400)
+    assert calm.state.overestimates == before
+
+
 def test_daily_budget_settling_and_no_clients_keep_the_current_config() -> None:
     budget = ChangeBudget(max_per_day=1)
     opt = _trained()
