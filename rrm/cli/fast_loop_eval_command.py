@@ -24,8 +24,9 @@ def add_eval_parser(eval_sub: argparse._SubParsersAction[argparse.ArgumentParser
         description="Runs the simulator on virtual time with only the fast loop active, once per policy "
         "(static default config, a one-shot hostapd-ACS-like channel pick, random search under the same "
         "guardrails, and the BO change planner), and reports per policy the mean network QoE over the last "
-        "half, the 5th-percentile client QoE, changes per AP per day, the worst dip of an exploratory change "
-        "and guardrail violations, plus the BO's median relative prediction error.",
+        "half, the 5th-percentile client QoE, changes per AP per day, the worst dip an exploratory change "
+        "caused (its radio's reward over the observation window on a fork of the world with the change "
+        "against one without it) and guardrail violations, plus the BO's median relative prediction error.",
     )
     p.add_argument(
         "--scenario", default=DEFAULT_SCENARIO, help="scenario file, or a shipped one's name (default: %(default)s)"

@@ -186,6 +186,7 @@ class FastLoopEvaluation:
         margin = SafetySettings().margin
         found["safety_margin"] = margin
         found["worst_dip_within_margin"] = bo.worst_dip <= margin
+        found["worst_network_qoe_dip_within_margin"] = bo.worst_dip_network_qoe <= margin
         error = self.bo_median_prediction_error
         found["median_prediction_error_lt_20pct"] = error is not None and error < 0.20
         found["zero_violations"] = all(not r.violations for r in self.results.values())
