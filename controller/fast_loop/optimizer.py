@@ -238,8 +238,11 @@ class FastLoopOptimizer:
             self.last_outcome = ChangeOutcome(
                 pending.target, pending.predicted_mean, obs.reward, pending.baseline_reward, helped
             )
+            # a loss the model did not foresee: worse than before by more than the margin, and short of
+            # the prediction by more (a change that helped less than predicted is no safety surprise)
             shortfall = pending.predicted_mean - obs.reward
-            if shortfall > self.settings.safety.margin:
+            margin = self.settings.safety.margin
+            if obs.reward < pending.baseline_reward - margin and shortfall > margin:
                 recent = tuple(o for o in state.overestimates if obs.ts_s - o[0] < self.settings.distrust_s)
                 state = state.evolve(overestimates=(*recent, (obs.ts_s, shortfall)))
         logger.debug("radio %s: change to %s %s", self.radio_id, pending.target, "helped" if helped else "did not help")

@@ -117,14 +117,18 @@ def test_a_candidate_measured_to_lose_more_than_the_margin_is_never_safe_however
     assert isinstance(only_bad, Refusal) and only_bad.code == "nothing_safe"
 
 
-def test_after_a_surprise_a_candidate_must_stay_within_the_margin_even_if_the_model_is_that_wrong() -> None:
-    """A neutral-looking power step (+0.003, sd 0.029) is safe for a model with no record; after the
-    model overestimated a change here by 0.35, only a candidate whose gain covers that is."""
-    neutral = _prediction([0.693, 1.0], [0.029, 0.02], reference_mean=0.69)
+def test_after_a_surprise_an_exploration_must_stay_within_the_margin_even_if_the_model_is_that_wrong() -> None:
+    """A neutral-looking power step (+0.003, sd 0.025) may be explored by a model with no record;
+    after the model overestimated a change here by 0.35 it may not, while a confident improvement is
+    judged as before. A small shortfall (0.08) still lets an exploration that covers it go."""
+    neutral = _prediction([0.693], [0.025], reference_mean=0.69)
     trusted = choose(neutral, SafetySettings(), may_explore=True)
-    assert isinstance(trusted, Choice)
+    assert isinstance(trusted, Choice) and trusted.kind == "explore"
     distrusted = choose(neutral, SafetySettings(), may_explore=True, distrust=0.35)
-    assert isinstance(distrusted, Choice) and distrusted.row == 1  # +0.31 - 0.35 >= -0.05
-    only_neutral = choose(_prediction([0.693], [0.029], reference_mean=0.69), SafetySettings(), True, distrust=0.35)
-    assert isinstance(only_neutral, Refusal) and only_neutral.code == "nothing_safe"
-    assert "overestimated a recent change here by 0.350" in only_neutral.text
+    assert isinstance(distrusted, Refusal) and distrusted.code == "distrusted"
+    assert "overestimated a recent change here by 0.350" in distrusted.text
+    covered_pred = _prediction([0.693, 0.73], [0.025, 0.04], reference_mean=0.69)
+    covered = choose(covered_pred, SafetySettings(), may_explore=True, distrust=0.08)
+    assert isinstance(covered, Choice) and covered.kind == "explore" and covered.row == 1  # +0.04 - 0.08 >= -0.05
+    confident = choose(_prediction([0.75], [0.01], reference_mean=0.69), SafetySettings(), True, distrust=0.35)
+    assert isinstance(confident, Choice) and confident.kind == "improve"  # +0.06, sure: not held back

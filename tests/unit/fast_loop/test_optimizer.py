@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import statistics
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -137,6 +138,11 @@ def test_a_change_that_fell_short_of_its_prediction_makes_the_radio_distrust_its
     before = calm.state.overestimates  # its training run may have left some
     calm.applied(proposal, now + 100)
     calm.observe(proposal.target, proposal.load, proposal.predicted_mean - 0.05, now + 400)
+    assert calm.state.overestimates == before
+    # nor does one that helped, if by much less than predicted (no loss against the reward before it)
+    hopeful = replace(proposal, predicted_mean=proposal.current_mean + 0.5)
+    calm.applied(hopeful, now + 1000)
+    calm.observe(hopeful.target, hopeful.load, hopeful.current_mean + 0.1, now + 1300)
     assert calm.state.overestimates == before
 
 
