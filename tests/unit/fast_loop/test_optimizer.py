@@ -36,6 +36,21 @@ def _snapshot(config: RadioConfig, reward: float, now: float, safe: SafeValues |
     return RadioSnapshot(RADIO, Region.FCC, Band.G5, now, config, telemetry_for(reward, 15), safe or SafeValues())
 
 
+# A wider margin: the trained model then proposes something; what such tests check is not the safety rule.
+WIDE = OptimizerSettings(safety=SafetySettings(explore_per_day=10**6, margin=0.1), settle_observations=1)
+
+
+def _first_proposal(opt: FastLoopOptimizer, now: float) -> tuple[Proposal, float]:
+    """The first proposal from the radio's last config, observing it flat until there is one."""
+    config = opt.observations[-1].config
+    for k in range(20):
+        proposal = opt.propose(_snapshot(config, 0.6, now + k))
+        if proposal is not None:
+            return proposal, now + k
+        opt.observe(config, load_index(15), 0.6, now + k)
+    raise AssertionError("no proposal in 20 asks")
+
+
 def _trained(seed: int = 1, iterations: int = 40, settings: OptimizerSettings = EAGER) -> FastLoopOptimizer:
     opt = _optimizer(seed, settings)
     simulate_loop(SyntheticLandscape(Region.FCC, Band.G5, seed), opt, START, iterations, lambda _: 15, seed)
@@ -87,20 +102,9 @@ def test_the_optimiser_never_proposes_a_neighbour_it_has_seen_to_be_bad() -> Non
 
 
 def test_a_rolled_back_target_is_held_off_for_a_day_then_allowed_again() -> None:
-    # A wider margin so the trained model proposes something; what is tested is the hold.
-    opt = _trained(
-        settings=OptimizerSettings(safety=SafetySettings(explore_per_day=10**6, margin=0.1), settle_observations=1)
-    )
-    now = T0 + 10**5
-    config = opt.observations[-1].config
-    first = None
-    for k in range(20):
-        first = opt.propose(_snapshot(config, 0.6, now + k))
-        if first is not None:
-            now += k
-            break
-        opt.observe(config, load_index(15), 0.6, now + k)
-    assert first is not None
+    opt = _trained(settings=WIDE)
+    first, now = _first_proposal(opt, T0 + 10**5)
+    config = first.baseline
     opt.rolled_back(first.target, now)
     held = opt.decide(_snapshot(config, 0.6, now + 60))
     assert not (isinstance(held, Proposal) and held.target == first.target)
@@ -111,18 +115,8 @@ def test_a_rolled_back_target_is_held_off_for_a_day_then_allowed_again() -> None
 
 
 def test_a_change_that_fell_short_of_its_prediction_makes_the_radio_distrust_its_model_for_a_day() -> None:
-    opt = _trained(
-        settings=OptimizerSettings(safety=SafetySettings(explore_per_day=10**6, margin=0.1), settle_observations=1)
-    )
-    now = T0 + 10**5
-    config = opt.observations[-1].config
-    proposal = None
-    for k in range(20):
-        proposal = opt.propose(_snapshot(config, 0.6, now + k))
-        if proposal is not None:
-            break
-        opt.observe(config, load_index(15), 0.6, now + k)
-    assert proposal is not None
+    opt = _trained(settings=WIDE)
+    proposal, now = _first_proposal(opt, T0 + 10**5)
     opt.applied(proposal, now + 100)
     assert opt.state.distrust(now + 100, opt.settings.distrust_s) == 0.0
     shortfall = 0.3
@@ -132,9 +126,7 @@ def test_a_change_that_fell_short_of_its_prediction_makes_the_radio_distrust_its
     restored = LearningState.from_json(opt.state.to_json())
     assert restored.overestimates == opt.state.overestimates  # survives a controller restart
     # a change that lands within the margin of its prediction leaves no distrust
-    calm = _trained(
-        settings=OptimizerSettings(safety=SafetySettings(explore_per_day=10**6, margin=0.1), settle_observations=1)
-    )
+    calm = _trained(settings=WIDE)
     before = calm.state.overestimates  # its training run may have left some
     calm.applied(proposal, now + 100)
     calm.observe(proposal.target, proposal.load, proposal.predicted_mean - 0.05, now + 400)
@@ -162,19 +154,9 @@ def test_daily_budget_settling_and_no_clients_keep_the_current_config() -> None:
 
 
 def test_an_applied_change_awaits_its_outcome_then_moves_the_trust_region() -> None:
-    # A wider margin: what is tested is the pending change and the trust region, not the safety rule.
-    opt = _trained(
-        settings=OptimizerSettings(safety=SafetySettings(explore_per_day=10**6, margin=0.1), settle_observations=1)
-    )
+    opt = _trained(settings=WIDE)
+    proposal, _ = _first_proposal(opt, T0 + 10**5)
     now = T0 + 10**5
-    config = opt.observations[-1].config
-    proposal = None
-    for k in range(20):  # find a proposal (exploration is allowed here)
-        proposal = opt.propose(_snapshot(config, 0.6, now + k))
-        if proposal is not None:
-            break
-        opt.observe(config, load_index(15), 0.6, now + k)
-    assert proposal is not None
     radius = opt.state.radius
     opt.applied(proposal, now + 100)
     waiting = opt.decide(_snapshot(proposal.target, 0.6, now + 150))
