@@ -187,12 +187,17 @@ class _Surroundings:
         return max((duty * _overlap(span, other) for other, duty in self.interferers), default=0.0)
 
 
-def _score(inputs: SelectionInputs, slot: _Slot, around: _Surroundings, weights: SelectionWeights) -> Candidate | None:
-    if any(c in inputs.blocked or c in inputs.avoid or c not in inputs.capabilities.channels for c in slot.group):
-        return None
+def _score(inputs: SelectionInputs, slot: _Slot, around: _Surroundings, weights: SelectionWeights) -> Candidate | str:
+    """The slot scored, or why it is not a candidate at all (for the explanation of ``NoChannel``)."""
+    if any(c not in inputs.capabilities.channels for c in slot.group):
+        return "not supported by the radio"
+    if any(c in inputs.blocked for c in slot.group):
+        return "in non-occupancy after radar"
+    if any(c in inputs.avoid for c in slot.group):
+        return "avoided"
     duty = around.duty(slot.span) if around.interferers else 0.0
     if duty >= weights.interfered_duty:
-        return None
+        return "interfered"
     cac_s = 0.0 if all(c in inputs.cleared for c in slot.dfs_channels) else slot.cac_s
     contention, heard_mw = around.contention(slot.span)
     kept = 1.0 - (inputs.clients_without_dfs / inputs.clients if slot.dfs and inputs.clients else 0.0)
@@ -223,6 +228,7 @@ class Ranking:
     band: Band
     region: Region
     interfered_duty: float = SelectionWeights().interfered_duty
+    ruled_out: tuple[tuple[str, int], ...] = ()  # (why, how many channel-width slots) when ranked
 
     @staticmethod
     def of(inputs: SelectionInputs, weights: SelectionWeights) -> Ranking:
@@ -230,13 +236,18 @@ class Ranking:
         caps = inputs.capabilities
         widths = {w for w in caps.widths_mhz if w <= inputs.current.width_mhz} or {min(caps.widths_mhz)}
         around = _Surroundings.of(inputs)
-        found = [
-            candidate
-            for slot in _slots(inputs.region, inputs.band, weights)
-            if slot.width_mhz in widths and (candidate := _score(inputs, slot, around, weights)) is not None
-        ]
+        found: list[Candidate] = []
+        ruled_out: dict[str, int] = {}
+        for slot in _slots(inputs.region, inputs.band, weights):
+            if slot.width_mhz not in widths:
+                continue
+            scored = _score(inputs, slot, around, weights)
+            if isinstance(scored, Candidate):
+                found.append(scored)
+            else:
+                ruled_out[scored] = ruled_out.get(scored, 0) + 1
         found.sort(key=lambda c: (c.score, c.heard_mw, c.channel, -c.width_mhz))
-        return Ranking(tuple(found), inputs.band, inputs.region, weights.interfered_duty)
+        return Ranking(tuple(found), inputs.band, inputs.region, weights.interfered_duty, tuple(ruled_out.items()))
 
     def interfered(self, candidate: Candidate, interference: Mapping[int, float]) -> bool:
         """Whether non-Wi-Fi energy seen since the ranking was made excludes the candidate now."""
@@ -249,6 +260,30 @@ class Ranking:
     def find(self, channel: int, width_mhz: int) -> Candidate | None:
         """The candidate for (channel, width), if it was admissible when ranked."""
         return next((c for c in self.candidates if c.channel == channel and c.width_mhz == width_mhz), None)
+
+    def _why_none(
+        self,
+        current_channel: int,
+        blocked: Collection[int],
+        avoid: Collection[int],
+        interference: Mapping[int, float] | None,
+    ) -> str:
+        """What ruled out each channel-width slot, counted by its first reason (for ``NoChannel``)."""
+        reasons = dict(self.ruled_out)
+        for c in self.candidates:
+            if current_channel in c.group:
+                why = "the current channel"
+            elif any(ch in blocked for ch in c.group):
+                why = "in non-occupancy after radar"
+            elif any(ch in avoid for ch in c.group):
+                why = "avoided"
+            elif interference and self.interfered(c, interference):
+                why = "interfered"
+            else:
+                continue
+            reasons[why] = reasons.get(why, 0) + 1
+        slots = sum(reasons.values())
+        return f"of {slots} channel and width choices: " + ", ".join(f"{n} {why}" for why, n in reasons.items())
 
     def usable(
         self,
@@ -286,7 +321,7 @@ class Ranking:
         if not ranked:
             return NoChannel(
                 f"no legal {self.band.value} channel in {self.region.value} is left for this radio: "
-                f"{len(blocked)} channels in non-occupancy after radar, the others excluded or interfered"
+                + self._why_none(current_channel, blocked, avoid, interference)
             )
         best = ranked[0]
         why = f"best of {len(ranked)} candidates: {best.describe()}"

@@ -114,6 +114,16 @@ def test_no_legal_channel_left_is_a_clear_refusal_never_an_illegal_channel() -> 
     choice = select_emergency_channel(_inputs(capabilities=caps, blocked=_nop(52, 56, 60, 64)), W)
     assert isinstance(choice, NoChannel)
     assert "no legal 5g channel in FCC" in choice.reason
+    assert "in non-occupancy after radar" in choice.reason and "interfered" not in choice.reason, choice.reason
+
+
+def test_no_channel_on_2g_says_what_ruled_the_channels_out_without_blaming_radar() -> None:
+    """2.4 GHz has no radar: with every channel under a non-Wi-Fi interferer the reason says so."""
+    interferers = dict.fromkeys(range(1, 12), 1.0)
+    choice = select_emergency_channel(_inputs(1, 20, Region.FCC, Band.G2, interfered=interferers), W)
+    assert isinstance(choice, NoChannel), choice
+    assert "no legal 2g channel in FCC" in choice.reason
+    assert "non-occupancy" not in choice.reason and "interfered" in choice.reason, choice.reason
 
 
 def test_clients_that_cannot_use_dfs_make_dfs_channels_worse() -> None:
