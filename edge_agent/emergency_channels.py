@@ -261,6 +261,25 @@ class Ranking:
         """The candidate for (channel, width), if it was admissible when ranked."""
         return next((c for c in self.candidates if c.channel == channel and c.width_mhz == width_mhz), None)
 
+    def ruled_out_now(
+        self,
+        candidate: Candidate,
+        current_channel: int,
+        blocked: Collection[int],
+        avoid: Collection[int],
+        interference: Mapping[int, float] | None,
+    ) -> str | None:
+        """Why a ranked candidate cannot be chosen now (None: it can)."""
+        if current_channel in candidate.group:
+            return "the current channel"
+        if any(ch in blocked for ch in candidate.group):
+            return "in non-occupancy after radar"
+        if any(ch in avoid for ch in candidate.group):
+            return "avoided"
+        if interference and self.interfered(candidate, interference):
+            return "interfered"
+        return None
+
     def _why_none(
         self,
         current_channel: int,
@@ -271,17 +290,9 @@ class Ranking:
         """What ruled out each channel-width slot, counted by its first reason (for ``NoChannel``)."""
         reasons = dict(self.ruled_out)
         for c in self.candidates:
-            if current_channel in c.group:
-                why = "the current channel"
-            elif any(ch in blocked for ch in c.group):
-                why = "in non-occupancy after radar"
-            elif any(ch in avoid for ch in c.group):
-                why = "avoided"
-            elif interference and self.interfered(c, interference):
-                why = "interfered"
-            else:
-                continue
-            reasons[why] = reasons.get(why, 0) + 1
+            why = self.ruled_out_now(c, current_channel, blocked, avoid, interference)
+            if why is not None:
+                reasons[why] = reasons.get(why, 0) + 1
         slots = sum(reasons.values())
         return f"of {slots} channel and width choices: " + ", ".join(f"{n} {why}" for why, n in reasons.items())
 
@@ -297,11 +308,7 @@ class Ranking:
         """The candidates left once the current channel, blocked and interfered ones are out; with
         ``immediate`` those that need a CAC come last, whatever their score."""
         left = [
-            c
-            for c in self.candidates
-            if current_channel not in c.group
-            and not any(ch in blocked or ch in avoid for ch in c.group)
-            and not (interference and self.interfered(c, interference))
+            c for c in self.candidates if self.ruled_out_now(c, current_channel, blocked, avoid, interference) is None
         ]
         if immediate:
             left.sort(key=lambda c: c.cac_s > 0)  # stable: keeps the score order within each part

@@ -17,8 +17,9 @@
 
 Gate order in ``decide``: no clients -> daily budget -> awaiting the outcome of the last change ->
 settling (``settle_observations`` at the new config first; no flapping) -> enough data -> trust
-region -> GP -> safety -> hysteresis or bounded exploration -> expected improvement
-(exploration.py). All randomness comes from ``seed``; with the same seed and the same calls the
+region less the targets held off after a rollback (``rolled_back``) -> GP -> safety -> hysteresis
+or bounded exploration (none beyond the margin of a recent unforeseen loss: ``distrust_s``) ->
+expected improvement (exploration.py). All randomness comes from ``seed``; with the same seed and the same calls the
 decisions are identical.
 """
 

@@ -283,6 +283,7 @@ class _Loop:
         try:
             self.world.apply(intent.radio_id, intent.change)
         except DriverError:
+            self.caused.pop(intent.change_id, None)
             self.result.failed_sends += 1
             self.planner.send_failed(intent.change_id, now)
             return

@@ -88,6 +88,7 @@ class RandomSearch:
         self._last_change_s = now_s
 
     def rolled_back(self, target: RadioConfig, now_s: float) -> None:
+        self._held = {c: until for c, until in self._held.items() if until > now_s}
         self._held[replace(target, enabled=True)] = now_s + HOLD_S
 
     def changed_recently(self, now_s: float, within_s: float = RECENT_S) -> bool:
