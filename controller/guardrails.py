@@ -203,7 +203,7 @@ def check_iteration(
             clash = sorted(
                 ap
                 for ap, plan in changing.items()
-                if ap in _neighbours(snapshot, radio.ap_id) and not (plan and plan == proposal.plan_id)
+                if ap in neighbouring_aps(snapshot, radio.ap_id) and not (plan and plan == proposal.plan_id)
             )
             if clash:
                 extra.append(Violation(Rule.NEIGHBOURS, f"neighbouring APs {clash} already change in this iteration"))
@@ -360,7 +360,7 @@ def _distinct_changes(snapshot: NetworkSnapshot) -> list[PastChange]:
     return list(seen.values())
 
 
-def _neighbours(snapshot: NetworkSnapshot, ap_id: str) -> frozenset[str]:
+def neighbouring_aps(snapshot: NetworkSnapshot, ap_id: str) -> frozenset[str]:
     """APs any radio of ``ap_id`` hears, and APs whose radios hear it."""
     heard: set[str] = set()
     for radio in snapshot.radios.values():

@@ -11,7 +11,11 @@ I/O: it sends ``SendChange`` and ``RollBack`` to the radio, asks an operator on
 ``AwaitApproval`` (then calls ``approve`` or ``reject``), and audits every ``ChangeRecord``.
 
 - A radio with no watched change: its window's reward is told to the optimiser
-  (``ObservedReward``), then the optimiser decides on a frozen ``RadioSnapshot``. Proposals of
+  (``ObservedReward``). While a same-band neighbour's change is settling (``settling.py``: it
+  changed less than ``settle_s`` ago, or its fast-loop change is still watched) the radio
+  waits (``KeepConfig`` code ``neighbour_settling``, naming the neighbour and the change), so
+  predictions and judgements are made on air that stood still. Otherwise the optimiser
+  decides on a frozen ``RadioSnapshot``. Proposals of
   one iteration are judged together by the real guardrails (``controller.guardrails
   .check_iteration``: blast radius and neighbours span radios) against the caller's
   ``NetworkSnapshot`` and ``SitePolicy``. An allowed change becomes ``SendChange`` (the
@@ -50,6 +54,7 @@ from controller.fast_loop.optimizer import Keep, Proposal
 from controller.fast_loop.period import FAST_S, next_period_s
 from controller.fast_loop.planner_state import RadioPlanState, WatchState
 from controller.fast_loop.reward import load_index, prediction_error, radio_reward
+from controller.fast_loop.settling import unsettled_neighbour
 from controller.fast_loop.telemetry import LoopTelemetry, RadioSnapshot
 from controller.guardrails import NetworkSnapshot, Verdict, check_iteration
 from controller.guardrails import Proposal as GuardProposal
@@ -79,6 +84,7 @@ class PlannerSettings:
     observation_s: float = 120.0  # window after a change before it is judged
     rollback_margin: float = 0.02  # reward units the change may lose before it is rolled back
     beta: float = 2.0  # for the optimistic gain of an exploratory proposal
+    settle_s: float = 120.0  # a neighbour's change settles this long before a radio decides (settling.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +186,14 @@ class _Radio:
     window_start_s: float
     recent_qoe: deque[float] = field(default_factory=lambda: deque(maxlen=RECENT_QOE))
     watch: _Watch | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Settling:
+    """What one iteration's settling checks read (settling.py): the snapshot and the open watches."""
+
+    network: NetworkSnapshot
+    watches: Mapping[str, tuple[str, float]]
 
 
 def config_change(before: RadioConfig, after: RadioConfig) -> ConfigChange:
@@ -289,17 +303,23 @@ class ChangePlanner:
         """
         intents: list[Intent] = []
         proposals: list[tuple[_Radio, Proposal]] = []
+        settling = _Settling(network, self._watch_closes())
         for radio_id in self.due(now_s):
             reading = readings.get(radio_id)
             if reading is not None:
-                intents += self._radio_step(self._radios[radio_id], reading, now_s, proposals)
+                intents += self._radio_step(self._radios[radio_id], reading, now_s, proposals, settling)
         if judge is None:
             judge = lambda guarded: check_iteration(guarded, network, site, now_s)  # noqa: E731
         intents += self._judge_proposals(proposals, judge, now_s)
         return intents
 
     def _radio_step(
-        self, radio: _Radio, reading: RadioReading, now_s: float, proposals: list[tuple[_Radio, Proposal]]
+        self,
+        radio: _Radio,
+        reading: RadioReading,
+        now_s: float,
+        proposals: list[tuple[_Radio, Proposal]],
+        settling: _Settling,
     ) -> list[Intent]:
         watch = radio.watch
         if watch is not None and now_s - watch.applied_s < self.settings.observation_s:
@@ -319,6 +339,11 @@ class ChangePlanner:
         radio.window_start_s = now_s
         if watch is not None:
             return [told, self._judge_change(radio, watch, reading.config, breakdown.reward, now_s)]
+        settle_s = self.settings.settle_s
+        unsettled = unsettled_neighbour(settling.network, radio.radio_id, now_s, settle_s, settling.watches)
+        if unsettled is not None:
+            radio.next_due_s = max(now_s + 1.0, unsettled.settles_at_s)
+            return [told, KeepConfig(radio.radio_id, "neighbour_settling", unsettled.explain(now_s))]
         snapshot = RadioSnapshot(
             radio.radio_id,
             self.region,
@@ -335,6 +360,14 @@ class ChangePlanner:
             return [told, KeepConfig(radio.radio_id, decision.code, decision.reason)]
         proposals.append((radio, decision))
         return [told]
+
+    def _watch_closes(self) -> dict[str, tuple[str, float]]:
+        """Open watches of changes that move a BSS in the spectrum (channel or width)."""
+        return {
+            r.radio_id: (r.watch.change_id, r.watch.applied_s + self.settings.observation_s)
+            for r in self._radios.values()
+            if r.watch is not None and (r.watch.proposal.change.channel or r.watch.proposal.change.width_mhz)
+        }
 
     def _schedule(self, radio: _Radio, now_s: float) -> None:
         radio.next_due_s = now_s + next_period_s(list(radio.recent_qoe), radio.optimiser.changed_recently(now_s))
