@@ -35,6 +35,8 @@ All pure or time-as-a-parameter (STYLE.md 4). The optimiser applies them in this
    (2) changes per radio per rolling 24 h may be exploratory: safe, and optimistic
    (``gain + beta * std_gain >= min_gain``). They are marked ``kind="explore"`` for the audit;
    set ``explore_per_day=0`` for a loop that only ever changes on a confident predicted gain.
+   The optimiser allows none on a radio serving fewer than 3 stations
+   (``OptimizerSettings.min_explore_stations``: one client's window is too noisy to judge by).
 5. **Acquisition**: exact expected improvement of the gain over ``min_gain``, scored for every
    candidate in the trust region (a few to ~1,000 rows), not on a random sample.
 6. **Distrust after a surprise**: when an applied change lost more than the margin against the

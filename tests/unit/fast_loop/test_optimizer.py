@@ -189,3 +189,22 @@ def test_the_model_is_honest_on_held_out_configs() -> None:
         ((mean, _),) = opt.predict([config], load)
         errors.append(prediction_error(mean, land.sample(config, load, rng)))
     assert statistics.median(errors) < 0.2
+
+
+def test_a_radio_with_too_few_stations_does_not_explore() -> None:
+    """One or two clients make one window too noisy to judge an exploratory change by."""
+    opt = _optimizer(settings=WIDE)
+    for k in range(6):
+        opt.observe(START, load_index(15), 0.6, T0 + 60 * k)
+    now = T0 + 600
+    busy = opt.decide(_snapshot(START, 0.6, now))
+    assert isinstance(busy, Proposal) and busy.kind == "explore"
+    few = RadioSnapshot(RADIO, Region.FCC, Band.G5, now, START, telemetry_for(0.6, 2))
+    kept = opt.decide(few)
+    assert isinstance(kept, Keep) and kept.code == "no_confident_gain"
+    assert "2 station(s) are too few to explore" in kept.reason
+    bold = _optimizer(settings=replace(WIDE, min_explore_stations=1))
+    for k in range(6):
+        bold.observe(START, load_index(15), 0.6, T0 + 60 * k)
+    explored = bold.decide(few)
+    assert isinstance(explored, Proposal) and explored.kind == "explore"
