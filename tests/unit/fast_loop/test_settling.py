@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 
-from controller.fast_loop.channel_evidence import ChannelEvidence
 from controller.fast_loop.optimizer import Keep, Proposal
 from controller.fast_loop.planner import (
     ChangePlanner,
@@ -14,18 +13,20 @@ from controller.fast_loop.planner import (
     PlannerSettings,
     RadioReading,
     SendChange,
-    config_change,
 )
 from controller.fast_loop.settling import neighbour_radios, unsettled_neighbour
-from controller.fast_loop.telemetry import LoopTelemetry, RadioSnapshot
+from controller.fast_loop.telemetry import RadioSnapshot
 from controller.guardrails import NetworkSnapshot, PastChange, RadioView
 from controller.site_policy import SitePolicy
 from drivers.sim.sim_radio import radio_capabilities
 from radio_domain.radio import RadioConfig, split_radio_id
 from radio_domain.regulatory import Region
+from tests.unit.fast_loop.test_planner import BASELINE, ScriptedOptimiser, telemetry
+
+pytestmark = pytest.mark.unit
 
 T0 = 2_000_000.0
-CONFIG_5G = RadioConfig(36, 80, 20.0, -82)
+CONFIG_5G = BASELINE
 CONFIG_2G = RadioConfig(1, 20, 20.0, -82)
 
 
@@ -83,68 +84,21 @@ def test_an_open_watch_counts_until_its_window_closes_and_the_latest_settling_ch
     assert unsettled_neighbour(site_snapshot(T0 + 300.0), "ap-2/5g", T0 + 300.0, 120.0, watches) is None
 
 
-def telemetry(qoe: float) -> LoopTelemetry:
-    return LoopTelemetry(-50.0, -40.0, -60.0, 40.0, 0.0, 0.0, 0.2, 0.2, 5, qoe)
-
-
 @dataclass
-class OneStepOptimiser:
-    """Proposes a channel move once (``power=True``: a 3 dB power cut); counts how often it decided."""
-
-    power: bool = False
+class CountingOptimiser(ScriptedOptimiser):
+    """Proposes its target once from the baseline config; counts how often it was asked to decide."""
 
     decisions: int = 0
-    applied_at: list[float] = field(default_factory=list)
-
-    def observe(
-        self, config: RadioConfig, load: float, reward: float, now_s: float, evidence: ChannelEvidence | None = None
-    ) -> None:
-        return None
 
     def decide(self, snapshot: RadioSnapshot) -> Proposal | Keep:
         self.decisions += 1
-        if self.applied_at:
-            return Keep(snapshot.radio_id, "no_confident_gain", "nothing better")
-        config = snapshot.config
-        target = (
-            RadioConfig(config.channel, config.width_mhz, 17.0, config.obss_pd_dbm)
-            if self.power
-            else RadioConfig(40, config.width_mhz, config.tx_power_dbm, config.obss_pd_dbm)
-        )
-        return Proposal(
-            radio_id=snapshot.radio_id,
-            kind="improve",
-            baseline=snapshot.config,
-            target=target,
-            change=config_change(snapshot.config, target),
-            load=0.25,
-            measured_reward=0.8,
-            current_mean=0.8,
-            predicted_mean=0.85,
-            predicted_std=0.02,
-            predicted_lcb=0.81,
-            predicted_gain=0.05,
-            gain_confidence=0.9,
-            expected_improvement=0.03,
-            trust_radius=1,
-            observations=5,
-            candidates_scored=10,
-            gain_std=0.02,
-        )
-
-    def applied(self, proposal: Proposal, now_s: float) -> None:
-        self.applied_at.append(now_s)
-
-    def rolled_back(self, target: RadioConfig, now_s: float) -> None:
-        return None
-
-    def changed_recently(self, now_s: float, within_s: float = 600.0) -> bool:
-        return bool(self.applied_at) and now_s - self.applied_at[-1] < within_s
+        return super().decide(snapshot)
 
 
-def two_neighbours(settle_s: float, power: bool = False) -> tuple[ChangePlanner, OneStepOptimiser, OneStepOptimiser]:
+def two_neighbours(settle_s: float, power: bool = False) -> tuple[ChangePlanner, CountingOptimiser, CountingOptimiser]:
     planner = ChangePlanner(Region.FCC, PlannerSettings(observation_s=120.0, settle_s=settle_s), start_s=T0)
-    first, second = OneStepOptimiser(power), OneStepOptimiser(power)
+    target = RadioConfig(36, 80, 17.0, -82) if power else RadioConfig(40, 80, 20.0, -82)
+    first, second = CountingOptimiser(target), CountingOptimiser(target)
     planner.add_radio("ap-1/5g", first)
     planner.add_radio("ap-2/5g", second)
     return planner, first, second
