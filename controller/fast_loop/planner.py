@@ -11,17 +11,16 @@ I/O: it sends ``SendChange`` and ``RollBack`` to the radio, asks an operator on
 ``AwaitApproval`` (then calls ``approve`` or ``reject``), and audits every ``ChangeRecord``.
 
 - A radio with no watched change: its window's reward is told to the optimiser
-  (``ObservedReward``). While a same-band neighbour's change is settling (``settling.py``: it
-  changed less than ``settle_s`` ago, or its fast-loop change is still watched) the radio
-  waits (``KeepConfig`` code ``neighbour_settling``, naming the neighbour and the change), so
-  predictions and judgements are made on air that stood still. Otherwise the optimiser
-  decides on a frozen ``RadioSnapshot``. Proposals of
-  one iteration are judged together by the real guardrails (``controller.guardrails
-  .check_iteration``: blast radius and neighbours span radios) against the caller's
-  ``NetworkSnapshot`` and ``SitePolicy``. An allowed change becomes ``SendChange`` (the
-  optimiser is told ``applied``: budget spent, outcome awaited); a refused one ``KeepConfig``
-  with code ``guardrails`` and the verdict's explanation; a shadow-mode AP's ``KeepConfig``
-  with code ``shadow``.
+  (``ObservedReward``). While a same-band neighbour is settling after a channel or width
+  change (``settling.py``: less than ``settle_s`` ago, or its fast-loop change is still
+  watched) the radio waits (``KeepConfig`` code ``neighbour_settling``, naming the neighbour
+  and the change), so predictions and judgements are made on air that stood still. Otherwise
+  the optimiser decides on a frozen ``RadioSnapshot``. Proposals of one iteration are judged
+  together by the real guardrails (``controller.guardrails.check_iteration``: blast radius
+  and neighbours span radios) against the caller's ``NetworkSnapshot`` and ``SitePolicy``.
+  An allowed change becomes ``SendChange`` (the optimiser is told ``applied``: budget spent,
+  outcome awaited); a refused one ``KeepConfig`` with code ``guardrails`` and the verdict's
+  explanation; a shadow-mode AP's ``KeepConfig`` with code ``shadow``.
 - A radio with a watched change: once ``observation_s`` has passed, the reward of the window
   since the change is compared with the reward measured in the window before it. Worse by more
   than ``rollback_margin`` -> ``RollBack`` to the previous config; else the change is kept.
@@ -366,7 +365,8 @@ class ChangePlanner:
         return {
             r.radio_id: (r.watch.change_id, r.watch.applied_s + self.settings.observation_s)
             for r in self._radios.values()
-            if r.watch is not None and (r.watch.proposal.change.channel or r.watch.proposal.change.width_mhz)
+            if r.watch is not None
+            and (r.watch.proposal.change.channel is not None or r.watch.proposal.change.width_mhz is not None)
         }
 
     def _schedule(self, radio: _Radio, now_s: float) -> None:
