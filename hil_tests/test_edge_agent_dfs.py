@@ -113,7 +113,7 @@ def test_agent_fallback_takes_radar_moves_and_reports_reach_controller(
     move = _radar_moves_to(bench, ap, wanted, figures)
     stored = controller.wait_report(RADIO_ID, report, 30.0, "report of the radar move")
     figures.add("radar_to_controller_ms", stored.received_ms - move.host_wall_ms)
-    assert "ap_autonomous_move" in controller.audit_types(AGENT_ID), controller.audit_types(AGENT_ID)
+    controller.wait_audit_type(AGENT_ID, "ap_autonomous_move", timeout=30.0)
     _ap_stays_on(agent, ap, wanted, decided)
     nop_frames = _air_figures(bench, capture, move, figures)
 

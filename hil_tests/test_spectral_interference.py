@@ -141,7 +141,7 @@ def test_camera_on_channel_1_moves_ap_to_clean_channel(
     assert stored.report.before.channel == CHANNEL, stored.report
     burst_wall_ms = (time.time() - (time.monotonic() - burst.host_t)) * 1000
     figures.add("spectral_event_to_controller_ms", stored.received_ms - burst_wall_ms)
-    assert "event_channel_change" in controller.audit_types(AGENT_ID), controller.audit_types(AGENT_ID)
+    controller.wait_audit_type(AGENT_ID, "event_channel_change", timeout=30.0)
     _replay_done(bench, replay)
     agent.stop()
 

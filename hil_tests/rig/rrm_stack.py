@@ -103,6 +103,22 @@ class HostController:
             rows = conn.execute("SELECT record FROM agent_audit WHERE agent_id = ? ORDER BY ts_ms", (agent_id,))
             return [pb.AuditRecord.FromString(blob).record_type for (blob,) in rows]
 
+    def wait_audit_type(self, agent_id: str, record_type: str, timeout: float) -> list[str]:
+        """The agent's audit record types once ``record_type`` is among them; AssertionError after ``timeout``.
+
+        An agent's audit record is an outbox message of its own beside the action report, stored by
+        the controller as it arrives: a report stored does not mean its audit record is (CI, loaded
+        machine: the check right after the report found only the agent's policy_update).
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.audit_types(agent_id)
+            if record_type in found:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {record_type} audit record from {agent_id} in {timeout:g} s: {found}")
+            time.sleep(0.2)
+
     def wait_report(
         self, radio_id: str, match: Callable[[pb.ActionReport], bool], timeout: float, what: str
     ) -> StoredReport:
