@@ -5,8 +5,8 @@ before it, and predicts it from channel evidence taken before it. Both assume th
 neighbourhood stood still. When neighbours change in the same minutes, neither holds: on
 unplanned_office (12 APs on factory defaults) every radio moved within six minutes, each on a
 scan taken before the others moved, and the median prediction error was 22.7 % (one radio was
-predicted 0.205 and measured 1.0 after its neighbours had also left its channel; another was
-predicted 0.982 and measured 0.223 after two neighbours had moved onto the channel it chose).
+predicted 0.205 and measured 1.0, another predicted 0.982 and measured 0.223); with this rule it
+is 6.1 % there, and mean QoE went 0.9958 -> 0.9965.
 Cisco's DCA and hostapd's ACS avoid the same trap by changing a few radios at a time and
 re-reading the air between them.
 
