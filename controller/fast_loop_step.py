@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from controller.fast_gate import FastGate, Judge
-from controller.fast_loop.planner import ChangePlanner, Intent
+from controller.fast_loop.intents import Intent
+from controller.fast_loop.planner import ChangePlanner
 from controller.guardrails import Proposal, Verdict, check_iteration
 from controller.scheduler import TickSources
 

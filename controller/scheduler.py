@@ -57,7 +57,8 @@ from controller.slow_loop_window import SlowLoopWindow
 from radio_domain.radio import split_radio_id
 
 if TYPE_CHECKING:
-    from controller.fast_loop.planner import Intent, RadioReading  # skopt: imported only where the loop runs
+    from controller.fast_loop.intents import Intent
+    from controller.fast_loop.planner import RadioReading  # skopt: imported only where the loop runs
 
 DEFAULT_COOLDOWN_S = 60.0
 DEFAULT_WINDOW = SlowLoopWindow.parse("02:00-04:00")

@@ -56,7 +56,7 @@ from rrm.v1 import agent_link_pb2 as pb
 from rrm.wire_codec import ms
 
 if TYPE_CHECKING:
-    from controller.fast_loop.planner import Intent
+    from controller.fast_loop.intents import Intent
     from controller.fast_loop.service import FastLoopService
 
 log = logging.getLogger(__name__)

@@ -6,9 +6,10 @@ when stable), ``iterate`` does one step of
     proposal -> guardrails -> approval if needed -> command -> observation window -> reward
     observed -> tell the model -> keep or roll back
 
-and returns intents; the caller (the controller's shim, or the simulator evaluation) does the
-I/O: it sends ``SendChange`` and ``RollBack`` to the radio, asks an operator on
-``AwaitApproval`` (then calls ``approve`` or ``reject``), and audits every ``ChangeRecord``.
+and returns intents (intents.py); the caller (the controller's shim, or the simulator
+evaluation) does the I/O: it sends ``SendChange`` and ``RollBack`` to the radio, asks an
+operator on ``AwaitApproval`` (then calls ``approve`` or ``reject``), and audits every
+``ChangeRecord``.
 
 - A radio with no watched change: its window's reward is told to the optimiser
   (``ObservedReward``). While a same-band neighbour is settling after a channel or width
@@ -49,6 +50,16 @@ from typing import Protocol
 
 from controller.fast_loop.candidates import SafeValues
 from controller.fast_loop.channel_evidence import ChannelEvidence
+from controller.fast_loop.intents import (
+    AwaitApproval,
+    ChangeRecord,
+    Intent,
+    KeepChange,
+    KeepConfig,
+    ObservedReward,
+    RollBack,
+    SendChange,
+)
 from controller.fast_loop.optimizer import Keep, Proposal
 from controller.fast_loop.period import FAST_S, next_period_s
 from controller.fast_loop.planner_state import RadioPlanState, WatchState
@@ -95,78 +106,6 @@ class RadioReading:
     telemetry: LoopTelemetry | None
     safe: SafeValues = field(default_factory=SafeValues)
     evidence: ChannelEvidence | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ChangeRecord:
-    """The audit of one applied change: what was predicted, what was observed, what was done."""
-
-    change_id: str
-    radio_id: str
-    kind: str  # the proposal's kind: improve, explore (or a baseline's own)
-    code: str  # kept, rolled_back, not_applied
-    baseline: RadioConfig
-    target: RadioConfig
-    applied_s: float
-    judged_s: float
-    baseline_reward: float  # measured in the window before the change
-    predicted_reward: float
-    observed_reward: float | None
-    predicted_effect: float  # predicted reward at target minus the model's reward at baseline
-    observed_effect: float | None  # observed minus baseline_reward
-    prediction_error: float | None  # controller.fast_loop.reward.prediction_error
-
-
-@dataclass(frozen=True, slots=True)
-class SendChange:
-    radio_id: str
-    change_id: str
-    change: ConfigChange
-    target: RadioConfig
-    kind: str
-    predicted_gain: float
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class AwaitApproval:
-    radio_id: str
-    change_id: str
-    verdict: Verdict
-
-
-@dataclass(frozen=True, slots=True)
-class KeepConfig:
-    radio_id: str
-    code: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class ObservedReward:
-    """The reward told to the radio's optimiser (``config`` earned ``reward`` at ``load``)."""
-
-    radio_id: str
-    config: RadioConfig
-    load: float
-    reward: float
-
-
-@dataclass(frozen=True, slots=True)
-class KeepChange:
-    record: ChangeRecord
-
-
-@dataclass(frozen=True, slots=True)
-class RollBack:
-    radio_id: str
-    change_id: str
-    change: ConfigChange  # back to record.baseline
-    reason: str
-    record: ChangeRecord
-
-
-Intent = SendChange | AwaitApproval | KeepConfig | ObservedReward | KeepChange | RollBack
 
 
 @dataclass(slots=True)

@@ -38,16 +38,8 @@ from controller.change_ledger import ChangeState
 from controller.fast_loop.candidates import SafeValues
 from controller.fast_loop.evidence_source import evidence_for
 from controller.fast_loop.exploration import ChangeBudget
-from controller.fast_loop.planner import (
-    AwaitApproval,
-    ChangePlanner,
-    ChangeRecord,
-    KeepChange,
-    ObservedReward,
-    RadioReading,
-    RollBack,
-    SendChange,
-)
+from controller.fast_loop.intents import AwaitApproval, ChangeRecord, KeepChange, ObservedReward, RollBack, SendChange
+from controller.fast_loop.planner import ChangePlanner, RadioReading
 from controller.fast_loop.store import FastLoopStore
 from controller.fast_loop.telemetry import LoopTelemetry
 from controller.guardrails import NetworkSnapshot, Verdict, check_iteration

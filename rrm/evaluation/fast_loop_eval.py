@@ -51,19 +51,10 @@ import numpy as np
 from controller.fast_loop.candidates import SafeValues
 from controller.fast_loop.evidence_source import evidence_for
 from controller.fast_loop.exploration import ChangeBudget, SafetySettings
+from controller.fast_loop.intents import ChangeRecord, KeepChange, KeepConfig, RollBack, SendChange
 from controller.fast_loop.optimizer import FastLoopOptimizer
 from controller.fast_loop.period import FAST_S
-from controller.fast_loop.planner import (
-    ChangePlanner,
-    ChangeRecord,
-    KeepChange,
-    KeepConfig,
-    LoopOptimiser,
-    PlannerSettings,
-    RadioReading,
-    RollBack,
-    SendChange,
-)
+from controller.fast_loop.planner import ChangePlanner, LoopOptimiser, PlannerSettings, RadioReading
 from controller.site_policy import SitePolicy
 from drivers.protocol import DriverError
 from drivers.sim.scenario_model import Scenario

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from controller.fast_loop.planner import AwaitApproval, ChangePlanner, KeepConfig, RollBack, SendChange
+from controller.fast_loop.intents import AwaitApproval, KeepConfig, RollBack, SendChange
+from controller.fast_loop.planner import ChangePlanner
 from controller.scheduler import TickResult
 from controller.scheduler_intents import SlowApproval, SlowChange, SlowRollback
 from controller.slow_loop_runner import SlowLoopRunner

@@ -8,19 +8,9 @@ import pytest
 
 from controller.fast_loop.channel_evidence import ChannelEvidence
 from controller.fast_loop.exploration import SafetySettings
+from controller.fast_loop.intents import AwaitApproval, KeepChange, KeepConfig, ObservedReward, RollBack, SendChange
 from controller.fast_loop.optimizer import FastLoopOptimizer, Keep, OptimizerSettings, Proposal
-from controller.fast_loop.planner import (
-    AwaitApproval,
-    ChangePlanner,
-    KeepChange,
-    KeepConfig,
-    ObservedReward,
-    PlannerSettings,
-    RadioReading,
-    RollBack,
-    SendChange,
-    config_change,
-)
+from controller.fast_loop.planner import ChangePlanner, PlannerSettings, RadioReading, config_change
 from controller.fast_loop.telemetry import LoopTelemetry, RadioSnapshot
 from controller.guardrails import NetworkSnapshot, RadioView
 from controller.site_policy import DEFAULT_ZONES, ApPolicy, SitePolicy

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.fast_loop.planner import ChangePlanner, PlannerSettings, RollBack
+from controller.fast_loop.intents import RollBack
+from controller.fast_loop.planner import ChangePlanner, PlannerSettings
 from controller.fast_loop.store import FastLoopStore
 from radio_domain.regulatory import Region
 from tests.unit.fast_loop.test_planner import (

@@ -6,14 +6,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from controller.fast_loop.intents import KeepConfig, SendChange
 from controller.fast_loop.optimizer import Keep, Proposal
-from controller.fast_loop.planner import (
-    ChangePlanner,
-    KeepConfig,
-    PlannerSettings,
-    RadioReading,
-    SendChange,
-)
+from controller.fast_loop.planner import ChangePlanner, PlannerSettings, RadioReading
 from controller.fast_loop.settling import neighbour_radios, unsettled_neighbour
 from controller.fast_loop.telemetry import RadioSnapshot
 from controller.guardrails import NetworkSnapshot, PastChange, RadioView

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from controller.ap_locks import ReportedAction, ReportedEvent
-from controller.fast_loop.planner import FAST_LOOP, SendChange
+from controller.fast_loop.intents import SendChange
+from controller.fast_loop.planner import FAST_LOOP
 from controller.fast_loop_step import PlannerStep
 from controller.guardrails import PastChange
 from controller.scheduler import LoopScheduler, SchedulerSettings, TickReports

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from controller.ap_locks import ReportedEvent
-from controller.fast_loop.planner import FAST_LOOP, KeepConfig, SendChange
+from controller.fast_loop.intents import KeepConfig, SendChange
+from controller.fast_loop.planner import FAST_LOOP
 from controller.fast_loop_step import PlannerStep
 from controller.scheduler import LoopScheduler, SchedulerSettings, TickReports, TickResult
 from controller.scheduler_intents import SLOW_LOOP, SlowChange, SlowDeferred, SlowRollback, Step
