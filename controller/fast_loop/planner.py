@@ -64,7 +64,7 @@ from controller.fast_loop.optimizer import Keep, Proposal
 from controller.fast_loop.period import FAST_S, next_period_s
 from controller.fast_loop.planner_state import RadioPlanState, WatchState
 from controller.fast_loop.reward import load_index, prediction_error, radio_reward
-from controller.fast_loop.settling import unsettled_neighbour
+from controller.fast_loop.settling import SettlingChanges
 from controller.fast_loop.telemetry import LoopTelemetry, RadioSnapshot
 from controller.guardrails import NetworkSnapshot, Verdict, check_iteration
 from controller.guardrails import Proposal as GuardProposal
@@ -124,14 +124,6 @@ class _Radio:
     window_start_s: float
     recent_qoe: deque[float] = field(default_factory=lambda: deque(maxlen=RECENT_QOE))
     watch: _Watch | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Settling:
-    """What one iteration's settling checks read (settling.py): the snapshot and the open watches."""
-
-    network: NetworkSnapshot
-    watches: Mapping[str, tuple[str, float]]
 
 
 def config_change(before: RadioConfig, after: RadioConfig) -> ConfigChange:
@@ -241,7 +233,7 @@ class ChangePlanner:
         """
         intents: list[Intent] = []
         proposals: list[tuple[_Radio, Proposal]] = []
-        settling = _Settling(network, self._watch_closes())
+        settling = SettlingChanges.of(network, now_s, self.settings.settle_s, self._watch_closes())
         for radio_id in self.due(now_s):
             reading = readings.get(radio_id)
             if reading is not None:
@@ -257,7 +249,7 @@ class ChangePlanner:
         reading: RadioReading,
         now_s: float,
         proposals: list[tuple[_Radio, Proposal]],
-        settling: _Settling,
+        settling: SettlingChanges,
     ) -> list[Intent]:
         watch = radio.watch
         if watch is not None and now_s - watch.applied_s < self.settings.observation_s:
@@ -277,8 +269,7 @@ class ChangePlanner:
         radio.window_start_s = now_s
         if watch is not None:
             return [told, self._judge_change(radio, watch, reading.config, breakdown.reward, now_s)]
-        settle_s = self.settings.settle_s
-        unsettled = unsettled_neighbour(settling.network, radio.radio_id, now_s, settle_s, settling.watches)
+        unsettled = settling.for_radio(radio.radio_id)
         if unsettled is not None:
             radio.next_due_s = max(now_s + 1.0, unsettled.settles_at_s)
             return [told, KeepConfig(radio.radio_id, "neighbour_settling", unsettled.explain(now_s))]

@@ -7,8 +7,10 @@ unplanned_office (12 APs on factory defaults) every radio moved within six minut
 scan taken before the others moved, and the median prediction error was 22.7 % (one radio was
 predicted 0.205 and measured 1.0, another predicted 0.982 and measured 0.223); with this rule it
 is 6.1 % there, and mean QoE went 0.9958 -> 0.9965.
-Cisco's DCA and hostapd's ACS avoid the same trap by changing a few radios at a time and
-re-reading the air between them.
+
+TIP's on-AP ``rrmd`` guards against the same trap when every AP runs hostapd's ACS: each AP
+waits a random 0-24 s before re-picking, so they do not all pick on the same stale air
+(../shared/facts/rrm-landscape.md, section 1).
 
 The rule: a radio does not decide while a radio *of the same band* on a neighbouring AP (the
 guardrails' neighbour relation: either AP hears the other above the site's neighbour level)
@@ -56,6 +58,49 @@ def neighbour_radios(network: NetworkSnapshot, radio_id: str) -> frozenset[str]:
     return frozenset(v.radio_id for v in network.radios.values() if v.ap_id in heard and v.band == own.band)
 
 
+@dataclass(frozen=True, slots=True)
+class SettlingChanges:
+    """One iteration's spectrum changes still settling, radio id -> the one settling last.
+
+    Built once per planner iteration, so the snapshot's change history is read once, not once
+    per due radio; a radio's neighbours are looked up only when something is settling at all.
+    """
+
+    network: NetworkSnapshot
+    settling: Mapping[str, Unsettled]
+
+    @staticmethod
+    def of(
+        network: NetworkSnapshot, now_s: float, settle_s: float, watched: Mapping[str, tuple[str, float]]
+    ) -> SettlingChanges:
+        """``watched``: the planner's open fast-loop watches, radio id -> (change id, when its window
+        closes). ``settle_s`` <= 0 turns the rule off."""
+        found: dict[str, Unsettled] = {}
+        if settle_s <= 0.0:
+            return SettlingChanges(network, found)
+
+        def add(candidate: Unsettled) -> None:
+            held = found.get(candidate.neighbour_radio_id)
+            if held is None or candidate.settles_at_s > held.settles_at_s:
+                found[candidate.neighbour_radio_id] = candidate
+
+        for change in network.changes:
+            if change.parameter in SETTLING_PARAMETERS and now_s - change.at < settle_s:
+                add(Unsettled(change.radio_id, change.change_id, change.at + settle_s))
+        for radio_id, (change_id, closes_at) in watched.items():
+            if closes_at > now_s:
+                add(Unsettled(radio_id, change_id, closes_at))
+        return SettlingChanges(network, found)
+
+    def for_radio(self, radio_id: str) -> Unsettled | None:
+        """The neighbour change ``radio_id`` must wait for, the one settling last; None when all is settled."""
+        if not self.settling:
+            return None
+        neighbours = neighbour_radios(self.network, radio_id)
+        found = [u for r, u in self.settling.items() if r in neighbours]
+        return max(found, key=lambda u: u.settles_at_s) if found else None
+
+
 def unsettled_neighbour(
     network: NetworkSnapshot,
     radio_id: str,
@@ -63,21 +108,5 @@ def unsettled_neighbour(
     settle_s: float,
     watched: Mapping[str, tuple[str, float]],
 ) -> Unsettled | None:
-    """The neighbour change ``radio_id`` must wait for, the one settling last; None when all is settled.
-
-    ``watched`` is the planner's open fast-loop watches: radio id -> (change id, when its window
-    closes). ``settle_s`` <= 0 turns the rule off.
-    """
-    if settle_s <= 0.0:
-        return None
-    neighbours = neighbour_radios(network, radio_id)
-    found: list[Unsettled] = []
-    for change in network.changes:
-        if change.parameter not in SETTLING_PARAMETERS:
-            continue
-        if change.radio_id in neighbours and now_s - change.at < settle_s:
-            found.append(Unsettled(change.radio_id, change.change_id, change.at + settle_s))
-    for neighbour, (change_id, closes_at) in watched.items():
-        if neighbour in neighbours and closes_at > now_s:
-            found.append(Unsettled(neighbour, change_id, closes_at))
-    return max(found, key=lambda u: u.settles_at_s) if found else None
+    """The neighbour change ``radio_id`` must wait for (``SettlingChanges`` for one radio)."""
+    return SettlingChanges.of(network, now_s, settle_s, watched).for_radio(radio_id)
