@@ -1,19 +1,21 @@
 """`rrm eval fast-loop`: the fast loop against static, ACS-like and random policies, as JSON figures.
 
 ``add_eval_parser(eval_sub)`` adds the subcommand under ``rrm eval`` (hooked in by
-rrm/cli/eval_commands.py). Method and figures: rrm/evaluation/fast_loop_eval.py.
+rrm/cli/eval_commands.py). Method and figures: rrm/evaluation/fast_loop_eval.py. With ``--seeds``
+the JSON is ``{"scenario", "hours", "step_s", "per_seed": {seed: the one-seed JSON}, "summary"}``
+(rrm/evaluation/fast_loop_seeds.py); without it, the one-seed JSON the issue names.
 """
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 
 from rrm.cli.errors import UsageError
 from rrm.cli.json_figures import LateProgress, emit_figures
 from rrm.cli.scenario_resolution import DEFAULT_SCENARIO
 
 POLICY_NAMES = ("static", "acs", "random", "bo", "acs_bo")
+MAX_SEEDS = 100
 
 
 def add_eval_parser(eval_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,6 +35,19 @@ def add_eval_parser(eval_sub: argparse._SubParsersAction[argparse.ArgumentParser
     )
     p.add_argument("--hours", type=float, default=24.0, help="simulated hours per policy (default: %(default)s)")
     p.add_argument("--seed", type=int, help="override the scenario's seed (the world's and the optimisers' draws)")
+    p.add_argument(
+        "--seeds",
+        metavar="LIST",
+        help="run every policy on each of these seeds (e.g. 1-4 or 1,3,7) and add a summary across them: "
+        "one dense run is chaotic, compare rules across seeds",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="run the (seed, policy) runs in this many processes; each run's figures are the same as "
+        "with 1 (default: %(default)s)",
+    )
     p.add_argument("--step", type=float, default=10.0, help="simulated seconds per world step (default: %(default)s)")
     p.add_argument(
         "--policies",
@@ -59,12 +74,48 @@ def _fast_loop(ns: argparse.Namespace) -> int:
     unknown = [p for p in policies if p not in POLICY_NAMES]
     if unknown or not policies:
         raise UsageError(f"--policies: unknown {unknown or 'empty list'}; choose from {', '.join(POLICY_NAMES)}")
-    from rrm.evaluation.fast_loop_eval import FastLoopEvalOptions, evaluate_fast_loop
+    if ns.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, not {ns.jobs}")
+    if ns.seeds is not None and ns.seed is not None:
+        raise UsageError("--seed and --seeds are exclusive: give the one seed in --seeds")
+    seeds = None if ns.seeds is None else parse_seeds(ns.seeds)
+    from rrm.evaluation.fast_loop_eval import FastLoopEvalOptions
+    from rrm.evaluation.fast_loop_seeds import evaluate_seeds, summary
 
     scenario, name = resolve_scenario(ns.scenario)
-    if ns.seed is not None:
-        scenario = replace(scenario, seed=ns.seed)
     options = FastLoopEvalOptions(hours=ns.hours, step_s=ns.step, policies=policies)
-    evaluation = evaluate_fast_loop(scenario, name, options, progress=LateProgress("rrm eval fast-loop"))
-    emit_figures(evaluation.figures(), ns.json)
+    progress = LateProgress("rrm eval fast-loop")
+    if seeds is None:
+        seed = scenario.seed if ns.seed is None else ns.seed
+        (evaluation,) = evaluate_seeds(scenario, name, [seed], options, ns.jobs, progress).values()
+        emit_figures(evaluation.figures(), ns.json)
+        return 0
+    evaluations = evaluate_seeds(scenario, name, seeds, options, ns.jobs, progress)
+    figures: dict[str, object] = {
+        "scenario": name,
+        "hours": ns.hours,
+        "step_s": ns.step,
+        "per_seed": {str(s): e.figures() for s, e in evaluations.items()},
+        "summary": summary(evaluations),
+    }
+    emit_figures(figures, ns.json)
     return 0
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``1-4,7`` -> [1, 2, 3, 4, 7]; a usage error naming what is wrong otherwise."""
+    seeds: list[int] = []
+    for part in (p.strip() for p in text.split(",")):
+        low, dash, high = part.partition("-")
+        try:
+            first, last = int(low), int(high) if dash else int(low)
+        except ValueError:
+            raise UsageError(f"--seeds {text!r}: {part!r} is not a seed or a range like 1-4") from None
+        if first < 0 or last < first:
+            raise UsageError(f"--seeds {text!r}: {part!r} must be non-negative and ascending")
+        if len(seeds) + last - first + 1 > MAX_SEEDS:
+            raise UsageError(f"--seeds {text!r}: more than {MAX_SEEDS} seeds in one run")
+        seeds.extend(range(first, last + 1))
+    if len(set(seeds)) != len(seeds):
+        raise UsageError(f"--seeds {text!r}: a seed is listed twice")
+    return seeds

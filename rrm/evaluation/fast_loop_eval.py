@@ -36,7 +36,8 @@ independently of the guardrails (zero by construction). And
 BO's judged changes (None when it made none).
 
 Deterministic: the world's draws come from the scenario seed, the optimisers' and random
-search's from seeds derived from it.
+search's from seeds derived from it. Several seeds, runs in parallel processes and a summary
+across seeds: fast_loop_seeds.py (one dense run is chaotic; compare rules across seeds).
 """
 
 from __future__ import annotations
