@@ -42,6 +42,13 @@ All pure or time-as-a-parameter (STYLE.md 4). The optimiser applies them in this
    set ``explore_per_day=0`` for a loop that only ever changes on a confident predicted gain.
    The optimiser allows none on a radio serving fewer than 3 stations
    (``OptimizerSettings.min_explore_stations``: one client's window is too noisy to judge by).
+   A radio at its reward ceiling (1.0) may explore too, though it cannot gain for itself.
+   Holding such radios was measured and not kept. On dense_floor it removed seed 8's 0.188
+   dip (a +3 dB step raised the MCS, and PER under adjacent-channel interference cost
+   penalties while QoE stayed 1.0), but mean QoE on seeds 1 / 3 / 4 / 8 went 0.956 / 0.885 /
+   0.953 / 0.880 -> 0.922 / 0.902 / 0.935 / 0.873. Why is not established; one candidate is
+   that such a radio's changes (a power cut costs it nothing) help neighbours its reward
+   cannot see.
 5. **Acquisition**: exact expected improvement of the gain over ``min_gain``, scored for every
    candidate in the trust region (a few to ~1,000 rows), not on a random sample.
 6. **Distrust after a surprise**: when an applied change lost more than the margin against the
