@@ -29,11 +29,6 @@ from rrm.evaluation.fast_loop_eval import FastLoopEvalOptions, FastLoopEvaluatio
 
 Progress = Callable[[str], None]
 _DIGITS = 4
-_FIGURES = ("mean_qoe", "p5_qoe", "changes_per_ap_day", "worst_dip", "violations")
-
-
-def _run_pair(scenario: Scenario, policy: str, options: FastLoopEvalOptions) -> PolicyResult:
-    return run_policy(scenario, policy, options)
 
 
 def evaluate_seeds(
@@ -60,12 +55,12 @@ def evaluate_seeds(
 
     if jobs == 1:
         for seed, policy in pairs:
-            done(seed, policy, _run_pair(worlds[seed], policy, options))
+            done(seed, policy, run_policy(worlds[seed], policy, options))
     else:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(jobs, len(pairs)), mp_context=context) as pool:
             futures: dict[Future[PolicyResult], tuple[int, str]] = {
-                pool.submit(_run_pair, worlds[seed], policy, options): (seed, policy) for seed, policy in pairs
+                pool.submit(run_policy, worlds[seed], policy, options): (seed, policy) for seed, policy in pairs
             }
             for future, (seed, policy) in futures.items():
                 done(seed, policy, future.result())
@@ -90,7 +85,7 @@ def summary(evaluations: Mapping[int, FastLoopEvaluation]) -> dict[str, object]:
                 "min": round(min(float(f[figure]) for f in figures), _DIGITS),
                 "max": round(max(float(f[figure]) for f in figures), _DIGITS),
             }
-            for figure in _FIGURES
+            for figure in figures[0]
         }
     found: dict[str, object] = {"seeds": seeds, "policies": across}
     if "bo" in policies:
