@@ -2,7 +2,8 @@
 
 The agents' Hellos give each radio's band and capabilities; each radio's newest sample (the
 NetworkView's ``latest_samples``) gives its configuration, load, clients and the neighbours it
-heard; radar events give the channels radar hit in the last day and those still in non-occupancy.
+heard; radar events give the channels radar hit in the last day and those still in non-occupancy;
+non-Wi-Fi events give the interferers the radios still see (network_non_wifi.py).
 They become the driver-side ``RadioInfo`` and ``RadioState`` that ``build_graph`` reads
 (controller/slow_loop/interference_graph.py), so the controller and the simulator evaluations
 build the graph the same way. A radio with no recent sample is left out of the graph (and so
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from controller.client_columns import unpack_f32
+from controller.network_non_wifi import non_wifi_in_force
 from controller.network_view import NetworkView
 from controller.slow_loop.interference_graph import InterferenceGraph, build_graph
 from drivers.protocol import ClientObservation, NeighborObservation, RadioInfo, RadioState
@@ -80,4 +82,5 @@ def network_graph(view: NetworkView, hellos: Mapping[str, pb.Hello], now: float)
         states,
         radar_channels=radar,
         non_occupancy=snapshot.non_occupancy,
+        non_wifi=non_wifi_in_force(view, hellos, snapshot.region, now),
     )

@@ -119,6 +119,13 @@ class NetworkView:
             hit.setdefault(event.radio_id, set()).update(listed or [event.channel])
         return hit
 
+    def events_of_type(self, event_type: str, since: float) -> list[pb.RadioEvent]:
+        """The agents' radio events of one type (``pb.EventType`` name) since ``since``, oldest first."""
+        rows = self._ingest.execute(
+            "SELECT event FROM radio_events WHERE type = ? AND ts_ms >= ? ORDER BY ts_ms", (event_type, ms(since))
+        ).fetchall()
+        return [pb.RadioEvent.FromString(blob) for (blob,) in rows]
+
     def _non_occupancy(self, now: float) -> dict[str, dict[int, float]]:
         rows = self._ingest.execute(
             "SELECT event FROM radio_events WHERE type = 'DFS_RADAR' AND ts_ms >= ?", (ms(now - 2 * NOP_SECONDS),)

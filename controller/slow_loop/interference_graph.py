@@ -5,7 +5,8 @@ Built from what the radios report (drivers.protocol): each radio's neighbour obs
 neighbour on the same band becomes a ``Coupling`` between the two radios, with the stronger of
 the two directions (a radio heard only one way still couples: one side's scan may have missed
 the other); an unmanaged BSS becomes an ``ExternalBss`` seen by the radio that heard it. Client
-count and airtime load are node features, radar history and non-occupancy timers DFS features.
+count and airtime load are node features, radar history and non-occupancy timers DFS features,
+and the non-Wi-Fi sources the radios reported are kept per radio (non_wifi_sightings.py).
 
 Each coupling also keeps an estimate of the path loss between the two radios (transmitter's
 configured power minus the RSSI heard), so a plan that changes power can be costed without new
@@ -14,9 +15,10 @@ measurements (site_plan.plan_cost).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from controller.slow_loop.non_wifi_sightings import NonWifiSighting
 from drivers.protocol import RadioCapabilities, RadioInfo, RadioState
 from radio_domain.radio import Band, RadioConfig
 from radio_domain.regulatory import Region
@@ -67,13 +69,21 @@ class InterferenceGraph:
     nodes: Mapping[str, RadioNode]
     couplings: tuple[Coupling, ...]
     external: tuple[ExternalBss, ...]
+    non_wifi: tuple[NonWifiSighting, ...] = ()
     _adjacent: Mapping[str, tuple[tuple[str, float], ...]] = field(default_factory=dict, compare=False, repr=False)
     _path_loss: Mapping[tuple[str, str], float] = field(default_factory=dict, compare=False, repr=False)
+    _non_wifi_by_radio: Mapping[str, tuple[NonWifiSighting, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_adjacent", _adjacency(self.nodes, self.couplings))
         losses = {(c.a, c.b): c.path_loss_db for c in self.couplings if c.path_loss_db is not None}
         object.__setattr__(self, "_path_loss", losses)
+        by_radio: dict[str, list[NonWifiSighting]] = {}
+        for sighting in self.non_wifi:
+            by_radio.setdefault(sighting.radio_id, []).append(sighting)
+        object.__setattr__(self, "_non_wifi_by_radio", {r: tuple(found) for r, found in by_radio.items()})
 
     def neighbours(self, radio_id: str) -> tuple[tuple[str, float], ...]:
         """(radio id, RSSI) of every managed radio coupled to ``radio_id``, strongest first."""
@@ -89,6 +99,10 @@ class InterferenceGraph:
     def path_loss_db(self, a: str, b: str) -> float | None:
         """The estimated path loss between ``a`` and ``b`` (either order), or None when unknown."""
         return self._path_loss.get((min(a, b), max(a, b)))
+
+    def non_wifi_for(self, radio_id: str) -> tuple[NonWifiSighting, ...]:
+        """The non-Wi-Fi sources ``radio_id`` reported and the plan still counts (non_wifi_sightings.py)."""
+        return self._non_wifi_by_radio.get(radio_id, ())
 
     def external_for(self, radio_id: str) -> tuple[ExternalBss, ...]:
         return tuple(e for e in self.external if e.heard_by == radio_id)
@@ -120,12 +134,14 @@ def build_graph(
     radar_channels: Mapping[str, frozenset[int]] | None = None,
     non_occupancy: Mapping[str, Mapping[int, float]] | None = None,
     cleared_channels: Mapping[str, frozenset[int]] | None = None,
+    non_wifi: Iterable[NonWifiSighting] = (),
     min_rssi_dbm: float = DEFAULT_MIN_RSSI_DBM,
 ) -> InterferenceGraph:
     """The graph of the radios that have a state (module docstring).
 
     Neighbours heard below ``min_rssi_dbm`` are ignored; managed neighbours on another band, or not
-    among ``radios``, are ignored too.
+    among ``radios``, are ignored too. ``non_wifi``: the sightings still in force
+    (non_wifi_sightings.sightings_in_force); those of radios without a state are dropped.
     """
     radar_channels = radar_channels or {}
     non_occupancy = non_occupancy or {}
@@ -167,4 +183,5 @@ def build_graph(
             loss[key] = min(loss.get(key, heard_loss), heard_loss)
     couplings = tuple(Coupling(a, b, strongest[(a, b)], loss[(a, b)]) for a, b in sorted(strongest))
     external.sort(key=lambda e: (e.heard_by, e.channel, -e.rssi_dbm))
-    return InterferenceGraph(region, nodes, couplings, tuple(external))
+    sightings = tuple(s for s in non_wifi if s.radio_id in nodes)
+    return InterferenceGraph(region, nodes, couplings, tuple(external), sightings)

@@ -2,7 +2,7 @@
 
 ``plan_cost(graph, assignments)`` is THE objective of the slow loop: the heuristic planner
 minimises it, the TIP baseline is judged by it, the safe-RL agent uses it as a feature. Lower is
-better; ``math.inf`` means the plan is forbidden. It is a sum of five terms:
+better; ``math.inf`` means the plan is forbidden. It is a sum of six terms:
 
 1. Coupling between managed radios, per direction (victim v, interferer i) of every coupled pair:
    ``lin(P_i - L) * victim_fraction(v, i) * activity(v) * activity(i)``, where ``L`` is the
@@ -20,6 +20,9 @@ better; ``math.inf`` means the plan is forbidden. It is a sum of five terms:
    throughput: ``4 * activity * log2(W_ref / W)``. On 2.4 GHz the reference is 20 MHz.
 5. Coverage: a radio below its maximum power loses client SNR:
    ``activity * (10 ** ((P_max - P) / 10) - 1) * 0.5``.
+6. Non-Wi-Fi interference: for each source the radio reported and the plan still counts,
+   ``activity * 0.5 * duty * lin(level the chosen channel would receive)``
+   (non_wifi_sightings.py): a camera's channel is as costly as its level says.
 
 The weights are in the units of term 1 (a co-channel neighbour heard at -72 dBm by two busy
 radios costs about 10 per direction); they were set so the simulator's QoE follows the cost
@@ -123,7 +126,7 @@ def pair_cost(
 
 
 def radio_cost(graph: InterferenceGraph, radio_id: str, choice: RadioAssignment, now: float | None = None) -> float:
-    """Terms 2-5 for one radio: everything that does not involve another managed radio."""
+    """Terms 2-6 for one radio: everything that does not involve another managed radio."""
     node = graph.nodes[radio_id]
     region = graph.region
     dfs = dfs_cost(region, node, choice.channel, choice.width_mhz, now)
@@ -143,7 +146,12 @@ def radio_cost(graph: InterferenceGraph, radio_id: str, choice: RadioAssignment,
     capacity = CAPACITY_WEIGHT * act * max(0.0, math.log2(reference / choice.width_mhz))
     shortfall = max(0.0, node.capabilities.max_tx_power_dbm - choice.tx_power_dbm)
     coverage = COVERAGE_WEIGHT * act * (float(10.0 ** (shortfall / 10.0)) - 1.0)
-    return dfs + external + capacity + coverage
+    sightings = graph.non_wifi_for(radio_id)
+    non_wifi = 0.0
+    if sightings:
+        span = occupied_span(region, node.band, choice.channel, choice.width_mhz)
+        non_wifi = act * sum(s.cost(span) for s in sightings)
+    return dfs + external + capacity + coverage + non_wifi
 
 
 def _legal_external(graph: InterferenceGraph, node: RadioNode, channel: int, width_mhz: int) -> bool:

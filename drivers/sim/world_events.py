@@ -4,7 +4,9 @@ Every event carries the radio id, timestamp epoch + time, its type, a confidence
 primary channel and its config after the event. NON_WIFI_BURST fires when a non-Wi-Fi source
 starts reaching a radio at ≥ −82 dBm in its channel (after α, rf-model.md 5 and 7), including when
 the radio moves onto an affected channel; its confidence grows from 0.5 at the threshold to 0.99
-at 20 dB above. DENSITY_SPIKE fires for a radio that gained at least five spike clients in a step.
+at 20 dB above; its metadata names the source's kind, duty cycle, centre and width, and the level
+received in the radio's channel (as drivers/spectral's classifier names what it measures).
+DENSITY_SPIKE fires for a radio that gained at least five spike clients in a step.
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ def burst_events(
                     "kind": source.kind.value,
                     "duty_cycle": f"{source.duty_cycle:g}",
                     "freq_mhz": f"{source.freq_mhz:g}",
+                    "bandwidth_mhz": f"{source.bandwidth_mhz:g}",
                     "rssi_dbm": f"{level:.1f}",
                 },
             )

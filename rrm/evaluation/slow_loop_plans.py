@@ -32,7 +32,7 @@ from drivers.protocol import DriverError, DriverEvent
 from drivers.sim.world import SimWorld
 from rrm.evaluation.fast_loop_world import ChangeLedger
 from rrm.evaluation.slow_loop_checks import AppliedPlanChange
-from rrm.evaluation.slow_loop_world import RadarHistory, world_graph, world_snapshot
+from rrm.evaluation.slow_loop_world import NonWifiMemory, RadarHistory, world_graph, world_snapshot
 
 OPERATOR = "eval-operator"
 
@@ -81,6 +81,7 @@ class PlanDriver:
         self.schedule = schedule
         self.tally = PlanTally()
         self.radar = RadarHistory()
+        self.non_wifi = NonWifiMemory()
         self.ledger = ChangeLedger()
         self._qoe: list[tuple[float, float]] = []  # (world time, network QoE)
         self._next_plan_s = schedule.first_plan_s
@@ -90,6 +91,8 @@ class PlanDriver:
     def after_step(self, events: list[DriverEvent]) -> None:
         """Called after every ``world.step``: record, then start or advance the plan."""
         self.radar.add(events)
+        self.non_wifi.add(self.world, events)
+        self.non_wifi.refresh(self.world)
         t = self.world.time
         self._qoe.append((t, self.world.network_qoe()))
         self._qoe = [
@@ -106,7 +109,7 @@ class PlanDriver:
 
     def _start_plan(self) -> None:
         t = self.world.time
-        graph = world_graph(self.world, self.radar)
+        graph = world_graph(self.world, self.radar, self.non_wifi)
         plan = self.policy.propose(graph, self.world.timestamp)
         plan_id = f"{self.policy.name}-{self.tally.plans}"
         self.tally.plans += 1

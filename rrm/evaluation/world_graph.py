@@ -8,10 +8,11 @@ caller in ``RadarHistory``) and the channels a CAC has cleared.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from controller.slow_loop.interference_graph import InterferenceGraph, build_graph
+from controller.slow_loop.non_wifi_sightings import NonWifiSighting
 from drivers.sim.world import SimWorld
 
 
@@ -37,8 +38,10 @@ def observe_graph(world: SimWorld, radar: RadarHistory) -> InterferenceGraph:
     return graph_of_world(world, radar.frozen())
 
 
-def graph_of_world(world: SimWorld, radar_channels: Mapping[str, frozenset[int]]) -> InterferenceGraph:
-    """The graph of ``world`` as of its last step, with the radar history the caller keeps."""
+def graph_of_world(
+    world: SimWorld, radar_channels: Mapping[str, frozenset[int]], non_wifi: Iterable[NonWifiSighting] = ()
+) -> InterferenceGraph:
+    """The graph of ``world`` as of its last step, with the radar history and sightings the caller keeps."""
     ids = world.radio_ids()
     return build_graph(
         world.region,
@@ -47,4 +50,5 @@ def graph_of_world(world: SimWorld, radar_channels: Mapping[str, frozenset[int]]
         radar_channels=radar_channels,
         non_occupancy={r: world.non_occupancy(r) for r in ids},
         cleared_channels={r: frozenset(world.radio(r).dfs.cleared) for r in ids},
+        non_wifi=non_wifi,
     )
