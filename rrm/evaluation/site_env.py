@@ -53,12 +53,12 @@ from controller.slow_loop.move_features import (
 )
 from controller.slow_loop.site_plan import RadioAssignment, SlowLoopPolicy, assignment_of
 from controller.slow_loop.step_reward import RewardWeights, StepOutcome
-from drivers.protocol import DriverError
+from drivers.protocol import DriverError, DriverEvent
 from drivers.sim.scenario_model import Scenario
 from drivers.sim.world import SimWorld
 from radio_domain import regulatory
 from radio_domain.radio import Band, ConfigChange
-from rrm.evaluation.world_graph import RadarHistory, observe_graph
+from rrm.evaluation.world_graph import NonWifiMemory, RadarHistory, observe_graph
 
 Observation = dict[str, npt.NDArray[Any]]
 RADIO_FEATURES = (
@@ -130,6 +130,7 @@ class SiteEnv(gymnasium.Env[Observation, npt.NDArray[np.int64]]):
         self._seeded = False
         self._world = SimWorld(scenario)
         self._radar = RadarHistory()
+        self._non_wifi = NonWifiMemory()
         self._steps = 0
         self._guide_plan: dict[str, RadioAssignment] = {}
         self.view: SiteView | None = None
@@ -153,6 +154,7 @@ class SiteEnv(gymnasium.Env[Observation, npt.NDArray[np.int64]]):
         self._seeded = True
         self._world = SimWorld(replace(self.scenario, seed=world_seed))
         self._radar = RadarHistory()
+        self._non_wifi = NonWifiMemory()
         self._steps = 0
         self._guide_plan = {}
         self._run(self.settings.warmup_s)
@@ -257,7 +259,7 @@ class SiteEnv(gymnasium.Env[Observation, npt.NDArray[np.int64]]):
         noop_qoe: list[float] = []
         dark = 0.0
         for _ in range(ticks):
-            world.step(self.settings.tick_s)
+            self._heard(world.step(self.settings.tick_s))
             qoe.append(world.network_qoe())
             dark += sum(clients[r] / total_clients for r in clients if world.radio(r).cac_until is not None) / ticks
             if shadow is not None:
@@ -271,13 +273,18 @@ class SiteEnv(gymnasium.Env[Observation, npt.NDArray[np.int64]]):
     def _run(self, seconds: float) -> None:
         ticks = max(1, round(seconds / self.settings.tick_s))
         for _ in range(ticks):
-            self._world.step(self.settings.tick_s)
+            self._heard(self._world.step(self.settings.tick_s))
+
+    def _heard(self, events: list[DriverEvent]) -> None:
+        """What the controller learns from a step's events: the non-Wi-Fi sources the radios report."""
+        self._non_wifi.add(self._world, events)
+        self._non_wifi.refresh(self._world)
 
     def _start_from_guide(self) -> None:
         """Put the guide's whole plan in place before the episode starts (an initial condition)."""
         if self.guide is None:
             return
-        graph = observe_graph(self._world, self._radar)
+        graph = observe_graph(self._world, self._radar, self._non_wifi)
         plan = self.guide.propose(graph, self._world.timestamp)
         for radio_id in plan.changed(graph):
             a = plan.assignments[radio_id]
@@ -288,7 +295,7 @@ class SiteEnv(gymnasium.Env[Observation, npt.NDArray[np.int64]]):
         self._run(self.settings.warmup_s)
 
     def _scramble(self, count: int) -> None:
-        graph = observe_graph(self._world, self._radar)
+        graph = observe_graph(self._world, self._radar, self._non_wifi)
         now = self._world.timestamp
         per_radio = site_candidates(graph, now, self.settings.candidates)
         order = self.np_random.permutation(len(per_radio))[:count]
@@ -303,7 +310,7 @@ class SiteEnv(gymnasium.Env[Observation, npt.NDArray[np.int64]]):
                     continue
 
     def _observe(self) -> tuple[Observation, SiteView]:
-        graph = observe_graph(self._world, self._radar)
+        graph = observe_graph(self._world, self._radar, self._non_wifi)
         now = self._world.timestamp
         guide = self._guide_assignments(graph, now)
         per_radio = site_candidates(graph, now, self.settings.candidates, guide)

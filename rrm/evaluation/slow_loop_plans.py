@@ -32,7 +32,8 @@ from drivers.protocol import DriverError, DriverEvent
 from drivers.sim.world import SimWorld
 from rrm.evaluation.fast_loop_world import ChangeLedger
 from rrm.evaluation.slow_loop_checks import AppliedPlanChange
-from rrm.evaluation.slow_loop_world import NonWifiMemory, RadarHistory, world_graph, world_snapshot
+from rrm.evaluation.slow_loop_world import RadarHistory, world_graph, world_snapshot
+from rrm.evaluation.world_graph import NonWifiMemory
 
 OPERATOR = "eval-operator"
 

@@ -11,28 +11,17 @@ guardrails' cooldowns, rate limits and hold-downs see them.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 
 from controller.guardrails import NetworkSnapshot, RadioView
 from controller.slow_loop.interference_graph import InterferenceGraph
-from controller.slow_loop.non_wifi_sightings import (
-    NonWifiSighting,
-    Reading,
-    ReportedBurst,
-    SightingError,
-    sighting_of,
-    sightings_in_force,
-)
 from drivers.protocol import DriverEvent
 from drivers.sim.world import SimWorld
 from radio_domain.events import EventType
-from radio_domain.regulatory import span_mhz
 from rrm.evaluation.fast_loop_world import ChangeLedger
-from rrm.evaluation.world_graph import graph_of_world
+from rrm.evaluation.world_graph import NonWifiMemory, graph_of_world
 
 RADAR_MEMORY_S = 24 * 3600.0
-log = logging.getLogger(__name__)
 
 
 class RadarHistory:
@@ -54,45 +43,6 @@ class RadarHistory:
         return {
             radio: frozenset(c for c, at in seen.items() if now - at < memory_s) for radio, seen in self._seen.items()
         }
-
-
-class NonWifiMemory:
-    """The non-Wi-Fi sources the radios reported, kept as non_wifi_sightings.sightings_in_force says.
-
-    ``add`` takes each step's events; ``refresh`` forgets what the reporting radios, checking
-    with their latest reading, no longer see, so a forgotten source stays forgotten.
-    """
-
-    def __init__(self) -> None:
-        self.sightings: tuple[NonWifiSighting, ...] = ()
-
-    def add(self, world: SimWorld, events: Iterable[DriverEvent]) -> None:
-        found = list(self.sightings)
-        for event in events:
-            if event.type is not EventType.NON_WIFI_BURST or event.config is None:
-                continue
-            band = world.radio(event.radio_id).band
-            burst = ReportedBurst(
-                event.radio_id, band, event.config.channel, event.config.width_mhz, event.timestamp, event.metadata
-            )
-            try:
-                found.append(sighting_of(world.region, burst))
-            except SightingError as exc:
-                log.warning("non-Wi-Fi event not counted: %s", exc)
-        self.sightings = tuple(found)
-
-    def refresh(self, world: SimWorld) -> None:
-        if not self.sightings:
-            return
-        readings = []
-        for radio_id in sorted({s.radio_id for s in self.sightings}):
-            radio = world.radio(radio_id)
-            config = world.config(radio_id)
-            if radio.failed or not config.enabled:
-                continue  # a radio that is down cannot check
-            span = span_mhz(world.region, radio.band, config.channel, config.width_mhz)
-            readings.append(Reading(radio_id, world.timestamp, span, world.radio_state(radio_id).non_wifi_duty))
-        self.sightings = sightings_in_force(self.sightings, readings, world.timestamp)
 
 
 def world_graph(world: SimWorld, radar: RadarHistory, non_wifi: NonWifiMemory | None = None) -> InterferenceGraph:

@@ -62,7 +62,7 @@ from rrm.evaluation.system_agents import InProcessAgents
 from rrm.evaluation.system_carry_out import IntentCarrier
 from rrm.evaluation.system_events import InjectionPlan, injection_plan, radar_target, with_bursts
 from rrm.evaluation.system_world import WorldSources
-from rrm.evaluation.world_graph import RadarHistory
+from rrm.evaluation.world_graph import NonWifiMemory, RadarHistory
 
 EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z, as the demo
 DAY_S = 86_400.0
@@ -167,6 +167,7 @@ async def _run(
     carrier = IntentCarrier(agents, planner, slow, options.approve_after_s)
     telemetry = WorldTelemetry(world)
     radar_history, radar = RadarHistory(), _Radar(injected)
+    non_wifi = NonWifiMemory()
     qoe = _Qoe(options.p5_every_s)
     steps_per_hour = max(1, round(3600.0 / options.step_s))
     await agents.start()
@@ -175,7 +176,8 @@ async def _run(
         steps = round(total_s / options.step_s)
         asked = options.plan_at_start_s is None
         for k in range(1, steps + 1):
-            runner.step_once()
+            non_wifi.add(world, runner.step_once())
+            non_wifi.refresh(world)
             clock.advance(options.step_s)
             for _ in range(3):
                 await asyncio.sleep(0)
@@ -188,6 +190,7 @@ async def _run(
             carrier.approvals_due(world.timestamp)
             sources = WorldSources(world, telemetry, ledger, radar_history, options.site, planner)
             sources.qoe = qoe.recent(max(1, round(options.execution.observation_s / 2 / options.step_s)))
+            sources.non_wifi = non_wifi
             result = scheduler.tick(world.timestamp, agents.drain(), sources)
             await carrier.carry_out(result, world.timestamp)
             if progress is not None and k % (steps_per_hour * 6) == 0:

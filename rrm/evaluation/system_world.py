@@ -20,7 +20,7 @@ from controller.slow_loop.interference_graph import InterferenceGraph
 from drivers.sim.world import SimWorld
 from radio_domain.radio import split_radio_id
 from rrm.evaluation.fast_loop_world import ChangeLedger, WorldTelemetry, network_snapshot
-from rrm.evaluation.world_graph import RadarHistory, observe_graph
+from rrm.evaluation.world_graph import NonWifiMemory, RadarHistory, observe_graph
 
 
 class WindowStarts(Protocol):
@@ -38,6 +38,7 @@ class WorldSources:
     policy: SitePolicy
     windows: WindowStarts | None = None
     qoe: float | None = None  # the caller's network QoE over a recent window; None: the world's now
+    non_wifi: NonWifiMemory | None = None  # the sources the radios reported, kept across ticks by the caller
 
     def network(self) -> NetworkSnapshot:
         return network_snapshot(self.world, self.telemetry, self.ledger)
@@ -46,7 +47,7 @@ class WorldSources:
         return self.policy
 
     def graph(self) -> InterferenceGraph:
-        return observe_graph(self.world, self.radar)
+        return observe_graph(self.world, self.radar, self.non_wifi)
 
     def readings(self, radio_ids: Sequence[str]) -> Mapping[str, RadioReading]:
         found = {}
