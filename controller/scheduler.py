@@ -240,10 +240,7 @@ class LoopScheduler:
         if self.slow.active():
             intents += self.slow.step(now, network, sources.site(), sources.network_qoe(), held)
         for intent in intents:
-            if isinstance(intent, SlowDeferred) and intent.reason:
-                cause = f"guardrails:{intent.plan_id}"
-                decisions += self._once(SLOW_LOOP, intent.radio_id, cause, Step.SLOW_LOOP, intent.reason)
-            elif isinstance(intent, SlowDeferred):
+            if isinstance(intent, SlowDeferred):
                 decisions += self._held(Step.SLOW_LOOP, SLOW_LOOP, intent.radio_id, now, cooling)
             elif isinstance(intent, SlowFinished):
                 decisions.append(Decision(Step.SLOW_LOOP, f"plan_{intent.outcome}", intent.reason))

@@ -75,13 +75,11 @@ class SlowRollback:
 
 @dataclass(frozen=True, slots=True)
 class SlowDeferred:
-    """A staged change held back this tick: its AP is locked or cooling down, or (``reason``) the
-    guardrails refuse it for now and the plan retries it (plan_execution.TRANSIENT_RULES)."""
+    """A staged change the scheduler held back this tick: its AP is locked or cooling down."""
 
     radio_id: str
     ap_id: str
     plan_id: str
-    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -193,7 +193,7 @@ class SlowLoopRunner:
         if judged and self.history is not None:
             self.history.stage_judged(execution, now, network, network_qoe, _outcome(intent))
         if isinstance(intent, DeferStep):
-            return [SlowDeferred(r, _ap(r), execution.plan_id, intent.reason) for r in intent.radio_ids]
+            return [SlowDeferred(r, _ap(r), execution.plan_id) for r in intent.radio_ids]
         if isinstance(intent, ApplyStep):
             return self._apply(execution, intent, network, now, network_qoe)
         if isinstance(intent, RollBackPlan):

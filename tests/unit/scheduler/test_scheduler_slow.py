@@ -8,10 +8,8 @@ from controller.ap_locks import ReportedEvent
 from controller.fast_loop.intents import KeepConfig, SendChange
 from controller.fast_loop.planner import FAST_LOOP
 from controller.fast_loop_step import PlannerStep
-from controller.guardrails import PastChange
 from controller.scheduler import LoopScheduler, SchedulerSettings, TickReports, TickResult
 from controller.scheduler_intents import SLOW_LOOP, SlowChange, SlowDeferred, SlowRollback, Step
-from controller.site_policy import PolicyLayer, SitePolicy
 from controller.slow_loop.heuristic_planner import HeuristicPlanner
 from controller.slow_loop.plan_execution import ExecutionSettings
 from controller.slow_loop_runner import SlowLoopRunner
@@ -197,26 +195,3 @@ def test_an_event_holds_a_later_stage_of_a_plan_in_progress() -> None:
     assert slow_changes(still) == []
     unlocked = scheduler.tick(radar_at + 300.0, TickReports(), SiteSources(radar_at + 300.0))
     assert slow_changes(unlocked) == ["ap-2/5g"]
-
-
-def test_a_step_the_spent_site_budget_refuses_waits_says_why_once_and_goes_in_later() -> None:
-    """Agents' emergency moves spent the site's two changes an hour just before the plan: its step is
-    held with the guardrail named (once, not every tick), and sent when those moves are an hour old."""
-    budget = SitePolicy(network=PolicyLayer(limits={"min_predicted_gain": 0.0, "site_changes_per_hour": 2}))
-    spent = tuple(PastChange("ap-9/5g", "ap-9", "channel", IN_WINDOW - 60.0 + i, f"agent-{i}") for i in range(2))
-
-    def sources(now: float) -> SiteSources:
-        return SiteSources(now, changes=spent, policy=budget)
-
-    scheduler = LoopScheduler(SchedulerSettings(slow_window=WINDOW), slow=runner())
-    first = scheduler.tick(IN_WINDOW, TickReports(), sources(IN_WINDOW))
-    assert slow_changes(first) == []
-    assert [(i.radio_id, "site_budget" in i.reason) for i in first.slow if isinstance(i, SlowDeferred)] == [
-        ("ap-1/5g", True)
-    ]
-    held = [d for d in first.decisions if d.action == "held"]
-    assert [(d.radio_id, d.facts["cause"]) for d in held] == [("ap-1/5g", "guardrails")]
-    again = scheduler.tick(IN_WINDOW + 60.0, TickReports(), sources(IN_WINDOW + 60.0))
-    assert slow_changes(again) == [] and not [d for d in again.decisions if d.action == "held"]
-    after_hour = IN_WINDOW + 3600.0
-    assert slow_changes(scheduler.tick(after_hour, TickReports(), sources(after_hour))) == ["ap-1/5g"]

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from controller.guardrails import NetworkSnapshot, PastChange, RadioView
+from controller.guardrails import NetworkSnapshot, RadioView
 from controller.site_policy import PolicyLayer, SitePolicy
 from controller.slow_loop.interference_graph import InterferenceGraph
 from controller.slow_loop.plan_execution import (
     ApplyStep,
-    DeferStep,
     ExecutionSettings,
     ExecutionState,
     Observe,
@@ -209,82 +206,3 @@ def test_a_completed_plan_names_the_refused_radios_and_keeps_them_on_their_confi
     in_force = execution.in_force()
     assert in_force["ap-1/5g"] == assignment_of(g.nodes["ap-1/5g"]) != plan.assignments["ap-1/5g"]
     assert in_force["ap-0/5g"] == plan.assignments["ap-0/5g"]
-
-
-BUDGET_OF_TWO = SitePolicy(network=PolicyLayer(limits={"min_predicted_gain": 0.0, "site_changes_per_hour": 2}))
-
-
-def spent_budget(site: FakeSite, now: float, at: float) -> NetworkSnapshot:
-    """The site's snapshot with two changes an agent made elsewhere at ``at`` (the budget of two spent)."""
-    base = site.snapshot(now)
-    spent = tuple(PastChange("elsewhere/5g", "elsewhere", "channel", at + i, f"agent-{i}") for i in range(2))
-    return replace(base, changes=base.changes + spent)
-
-
-def test_a_step_the_site_budget_refuses_waits_and_goes_in_once_the_budget_allows() -> None:
-    """The agents spent the budget just before the plan: its first step is deferred, naming the rule,
-    and applied when those changes are an hour old, not skipped."""
-    g = site_of(2)
-    execution = PlanExecution("p", g, spread(g), 0.8)
-    assert execution.start(T0) is None
-    site = FakeSite(g)
-    first = execution.next(spent_budget(site, T0, T0 - 60.0), BUDGET_OF_TWO, T0, 0.8)
-    assert isinstance(first, DeferStep)
-    assert "site_budget" in first.reason and first.radio_ids
-    assert execution.state is ExecutionState.READY and execution.next_step == 0
-    later = T0 + 3600.0 - 30.0  # the agents' changes leave the sliding hour
-    intent = execution.next(spent_budget(site, later, T0 - 60.0), BUDGET_OF_TWO, later, 0.8)
-    assert isinstance(intent, ApplyStep)
-    assert [p.radio_id for p in intent.proposals] == list(first.radio_ids) and not intent.refused
-
-
-def test_a_change_still_refused_after_the_retry_window_is_skipped_and_named() -> None:
-    g = site_of(2)
-    settings = ExecutionSettings(transient_retry_s=600.0)
-    execution = PlanExecution("p", g, spread(g), 0.8, settings)
-    assert execution.start(T0) is None
-    site = FakeSite(g)
-    now, intents = T0, []
-    while not execution.finished and now < T0 + 7200.0:
-        intent = execution.next(spent_budget(site, now, now - 60.0), BUDGET_OF_TWO, now, 0.8)
-        intents.append(intent)
-        if isinstance(intent, ApplyStep):
-            assert not intent.proposals and intent.refused
-            site.apply(execution, intent, now)
-        now += 60.0
-    deferred = [r for i in intents if isinstance(i, DeferStep) for r in i.radio_ids]
-    # the two neighbours are staged apart: each waits one minute at a time for its 600 s, then is skipped
-    assert sorted(deferred) == sorted(list(g.nodes) * 10)
-    last = intents[-1]
-    assert isinstance(last, PlanComplete) and set(last.refused) == set(g.nodes) and not last.changed
-
-
-def test_a_partly_refused_step_sends_what_it_may_and_retries_the_rest_in_a_step_of_its_own() -> None:
-    """Budget for one more change: one radio of the step goes now, the other waits at the end of the plan."""
-    g = site_of(1)
-    extra = node("ap-far", channel=36)
-    g = graph([*g.nodes.values(), extra], {})
-    budget = SitePolicy(network=PolicyLayer(limits={"min_predicted_gain": 0.0, "site_changes_per_hour": 3}))
-    execution = PlanExecution("p", g, spread(g), 0.8)
-    assert execution.start(T0) is None
-    staged = [set(step.radio_ids) for step in execution.steps]
-    assert staged == [set(g.nodes)]  # the two APs do not hear each other: one step
-    site = FakeSite(g)
-    intent = execution.next(spent_budget(site, T0, T0 - 60.0), budget, T0, 0.8)
-    assert isinstance(intent, ApplyStep) and len(intent.proposals) == 1 and not intent.refused
-    waiting = set(g.nodes) - {intent.proposals[0].radio_id}
-    assert [set(step.radio_ids) for step in execution.steps] == [*staged, waiting]
-
-
-def test_a_refusal_that_does_not_lapse_is_not_retried() -> None:
-    """A pin never lapses: the proposal is skipped at once, as before (the plan sets ap-0 to 17 dBm)."""
-    g = site_of(2)
-    pinned = SitePolicy(
-        network=PolicyLayer(limits={"min_predicted_gain": 0.0}),
-        aps={"ap-0": PolicyLayer(pins={"tx_power_dbm": None})},
-    )
-    execution = PlanExecution("p", g, spread(g), 0.8)
-    assert execution.start(T0) is None
-    intent = execution.next(FakeSite(g).snapshot(T0), pinned, T0, 0.8)
-    assert isinstance(intent, ApplyStep)
-    assert [v.proposal.radio_id for v in intent.refused] == ["ap-0/5g"] and not execution.waiting_since
