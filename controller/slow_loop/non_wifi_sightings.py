@@ -44,6 +44,7 @@ NON_WIFI_WEIGHT = 0.5
 ASSUMED_LEVEL_DBM = -62.0  # energy detect: a classified source without a measured level
 DEFAULT_SOURCE_WIDTH_MHZ = 20.0
 MEMORY_S = 24 * 3600.0
+# site_plan's linear-power scale, repeated: site_plan imports the graph, which imports this module
 PREAMBLE_DETECT_DBM = -82.0
 LINEAR_CAP_DBM = -52.0
 
