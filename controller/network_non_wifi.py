@@ -4,7 +4,8 @@ Each NON_WIFI_BURST event of the last ``MEMORY_S`` (stored in ingest.db with the
 metadata: kind, centre, width, duty, level) becomes a sighting on the channel the event names,
 at the radio's width in its newest sample (events carry no width; on 2.4 GHz it is 20 MHz
 anyway). The radio's samples since the sighting then say whether it still sees the source
-(controller/slow_loop/non_wifi_sightings.py). An event whose metadata describes no source is
+(controller/slow_loop/non_wifi_sightings.py); each agent's samples are read once, from its
+oldest sighting. An event whose metadata describes no source is
 logged and left out.
 """
 
@@ -59,17 +60,22 @@ def non_wifi_in_force(
     if not found:
         return ()
     readings: list[Reading] = []
-    oldest = min(s.seen_at for s in found)
-    for radio_id in sorted({s.radio_id for s in found}):
-        agent_id, descriptor = radios[radio_id]
-        band = band_from_pb(descriptor.band)
-        for sample in view.samples(agent_id, oldest, now, radio_id):
+    oldest: dict[str, float] = {}  # agent -> its oldest sighting: one read of its samples
+    for s in found:
+        agent_id = radios[s.radio_id][0]
+        oldest[agent_id] = min(oldest.get(agent_id, s.seen_at), s.seen_at)
+    sighted = {s.radio_id for s in found}
+    for agent_id, since in sorted(oldest.items()):
+        for sample in view.samples(agent_id, since, now):
+            if sample.radio_id not in sighted:
+                continue
             config = config_from_pb(sample.config)
             if not config.enabled:
                 continue
+            band = band_from_pb(radios[sample.radio_id][1].band)
             try:
                 span = span_mhz(region, band, config.channel, config.width_mhz)
             except RegulatoryError:
                 continue
-            readings.append(Reading(radio_id, sample.timestamp_ms / 1000.0, span, sample.non_wifi_duty))
+            readings.append(Reading(sample.radio_id, sample.timestamp_ms / 1000.0, span, sample.non_wifi_duty))
     return sightings_in_force(found, readings, now, memory_s)

@@ -109,12 +109,8 @@ class NetworkView:
 
     def radar_channels(self, now: float, within_s: float = HISTORY_S) -> dict[str, set[int]]:
         """Radio -> the 20 MHz channels radar hit on it in the last ``within_s`` (the slow loop's radar history)."""
-        rows = self._ingest.execute(
-            "SELECT event FROM radio_events WHERE type = 'DFS_RADAR' AND ts_ms >= ?", (ms(now - within_s),)
-        ).fetchall()
         hit: dict[str, set[int]] = {}
-        for (blob,) in rows:
-            event = pb.RadioEvent.FromString(blob)
+        for event in self.events_of_type("DFS_RADAR", now - within_s):
             listed = [int(c) for c in event.metadata.get("nop_channels", "").split(",") if c.strip()]
             hit.setdefault(event.radio_id, set()).update(listed or [event.channel])
         return hit
@@ -127,12 +123,8 @@ class NetworkView:
         return [pb.RadioEvent.FromString(blob) for (blob,) in rows]
 
     def _non_occupancy(self, now: float) -> dict[str, dict[int, float]]:
-        rows = self._ingest.execute(
-            "SELECT event FROM radio_events WHERE type = 'DFS_RADAR' AND ts_ms >= ?", (ms(now - 2 * NOP_SECONDS),)
-        ).fetchall()
         blocked: dict[str, dict[int, float]] = {}
-        for (blob,) in rows:
-            event = pb.RadioEvent.FromString(blob)
+        for event in self.events_of_type("DFS_RADAR", now - 2 * NOP_SECONDS):
             until = event.timestamp_ms / 1000.0 + max(NOP_SECONDS, float(event.metadata.get("nop_s", "0") or 0))
             if until <= now:
                 continue
