@@ -39,6 +39,7 @@ from controller.registry import AgentRegistry, AgentSession
 from controller.server import build_server, mark_not_serving, mark_serving
 from controller.site_policy import SitePolicy
 from controller.site_policy_reloader import SitePolicyReloader
+from controller.slow_loop.quality_gate import DEFAULT_QUALITY_THRESHOLD
 from controller.telemetry_window import TelemetryWindows
 from radio_domain.radio import ConfigChange, split_radio_id
 from rrm.clock import Clock
@@ -88,6 +89,8 @@ class ControllerSettings:
     monitoring_window_s: float = 300.0  # an agent's event locks its AP against both loops this long
     plan_approval_above_aps: int = 6  # larger plans wait for an operator (`rrm approvals approve PLAN_ID`)
     plan_observation_s: float = 600.0  # QoE window after each plan step; a drop > 10 % rolls the plan back
+    # a window's plan runs only while some radio's client QoE is below this; None: always (quality_gate.py)
+    plan_quality_threshold: float | None = DEFAULT_QUALITY_THRESHOLD
     plan_deviation_gain: float = 0.05  # what a fast-loop channel change off the plan must predict
 
 

@@ -12,8 +12,10 @@ evaluation once per simulated step) runs, in this order:
 4. Slow loop: when an operator asked for a plan, or the slow-loop window is open and the loop has
    not planned in this opening (controller/slow_loop_window.py), the plan runner proposes a site
    plan (the window's waits while an earlier plan is still carried out; an operator's is
-   refused); while a plan is carried out it gets one step per tick, told which APs are held
-   (their staged changes wait).
+   refused; the window's is given the radios' client QoE, and stays the current plan while every
+   radio is at or above the quality threshold: controller/slow_loop/quality_gate.py); while a
+   plan is carried out it gets one step per tick, told which APs are held (their staged changes
+   wait).
 5. Fast loop: it runs with a ``FastGate``: its due radios on held APs, on APs the slow loop
    changes in this tick and on APs of the plan step under way are not iterated (where the fast
    loop lets the scheduler choose its radios) and, in any case, their proposals are refused
@@ -92,7 +94,12 @@ class PlanRunner(Protocol):
     def busy_aps(self) -> frozenset[str]: ...
 
     def start(
-        self, graph: InterferenceGraph, now: float, trigger: str, network_qoe: float | None
+        self,
+        graph: InterferenceGraph,
+        now: float,
+        trigger: str,
+        network_qoe: float | None,
+        radio_qoe: Mapping[str, float] | None = None,
     ) -> list[SlowIntent]: ...
 
     def step(
@@ -117,6 +124,10 @@ class TickSources(Protocol):
     def readings(self, radio_ids: Sequence[str]) -> Mapping[str, RadioReading]: ...
 
     def network_qoe(self) -> float | None: ...
+
+    def radio_qoe(self) -> Mapping[str, float]:
+        """Each radio's client QoE over the telemetry window (radios without clients are left out)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +244,9 @@ class LoopScheduler:
                 self._planned_in = opening or self._planned_in
                 self.counters.plans[kind] += 1
                 decisions.append(Decision(Step.SLOW_LOOP, "plan_started", reason, facts={"trigger": kind}))
-                intents += self.slow.start(sources.graph(), now, reason, sources.network_qoe())
+                # a window's plan is gated by the quality threshold; one the operator asked for is not
+                radio_qoe = sources.radio_qoe() if kind == "window" else None
+                intents += self.slow.start(sources.graph(), now, reason, sources.network_qoe(), radio_qoe)
             elif kind == "on_demand":
                 decisions.append(Decision(Step.SLOW_LOOP, "plan_refused", f"{reason}: a plan is still in progress"))
             # the window's plan waits for the one in progress, and starts once it ends (still in the window)

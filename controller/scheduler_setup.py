@@ -45,6 +45,8 @@ class SchedulerOptions(Protocol):
     def plan_observation_s(self) -> float: ...
     @property
     def plan_deviation_gain(self) -> float: ...
+    @property
+    def plan_quality_threshold(self) -> float | None: ...
 
 
 def scheduler_settings(options: SchedulerOptions) -> SchedulerSettings:
@@ -61,7 +63,9 @@ def slow_loop_runner(options: SchedulerOptions, seed: int = 0) -> SlowLoopRunner
     if options.slow_loop == OFF:
         return None
     execution = ExecutionSettings(
-        approval_above_aps=options.plan_approval_above_aps, observation_s=options.plan_observation_s
+        approval_above_aps=options.plan_approval_above_aps,
+        observation_s=options.plan_observation_s,
+        quality_threshold=options.plan_quality_threshold,
     )
     return SlowLoopRunner(build_policy(options.slow_loop, seed), execution)
 

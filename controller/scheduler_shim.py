@@ -49,6 +49,7 @@ from controller.scheduler_intents import (
 from controller.scheduler_sources import ControllerSources
 from controller.site_policy import SitePolicy
 from controller.slow_loop.plan_execution import ExecutionState
+from controller.slow_loop.quality_gate import replan_verdict
 from controller.slow_loop_runner import SlowLoopRunner
 from controller.telemetry_window import TelemetryWindows
 from radio_domain.radio import split_radio_id
@@ -137,14 +138,17 @@ class SchedulerShim:
         elif isinstance(report, ReportedAction):
             self._actions.append(report)
 
+    def sources(self, now: float) -> ControllerSources:
+        """What a tick at ``now`` reads (controller/scheduler_sources.py)."""
+        return ControllerSources(now, self._view, self._telemetry, self._site, self._hellos)
+
     def tick(self, now: float) -> TickResult:
         requests = self._pipeline.requests.take_pending((RequestKind.PLAN,))
         answers = [self._plan_request(r, now) for r in requests]
         self._follow_plan_approval(now)
         reports = TickReports(tuple(self._events), tuple(self._actions))
         self._events, self._actions = [], []
-        sources = ControllerSources(now, self._view, self._telemetry, self._site, self._hellos)
-        result = self.scheduler.tick(now, reports, sources)
+        result = self.scheduler.tick(now, reports, self.sources(now))
         for decision in result.decisions:
             self._audit_decision(decision, now)
         self._carry_out(result, now)
@@ -171,8 +175,16 @@ class SchedulerShim:
             return answer
         assert slow is not None
         if request.arguments.get("dry_run"):
-            graph = ControllerSources(now, self._view, self._telemetry, self._site, self._hellos).graph()
-            answer = {"dry_run": True, "plan": slow.preview(graph, now).as_json(), "radios": len(graph.nodes)}
+            sources = self.sources(now)
+            graph = sources.graph()
+            gate = replan_verdict(sources.radio_qoe(), slow.settings.quality_threshold)
+            answer = {
+                "dry_run": True,
+                "plan": slow.preview(graph, now).as_json(),
+                "radios": len(graph.nodes),
+                # what the window's own plan would do; `rrm plan` itself is never gated
+                "window_quality_gate": {"would_plan": gate.replan, "reason": gate.reason},
+            }
             self._pipeline.requests.finish(request.request_id, True, answer, now)
             return answer
         reason = str(request.arguments.get("reason", "")) or "on demand"

@@ -2,8 +2,9 @@
 
 One ``ControllerSources`` per tick, at the tick's time: the frozen snapshot (read once), the
 site policy in force, the slow loop's interference graph (network_graph.py, built only when the
-slow loop plans) and the network QoE over the telemetry window: the mean client QoE of every
-radio's window, weighted by its stations (None before any client was seen). The fast loop in the
+slow loop plans), each radio's client QoE over the telemetry window (radios with stations only:
+the slow loop's quality gate) and the network QoE: those radios' QoE weighted by their stations
+(None before any client was seen). The fast loop in the
 controller reads its own telemetry (controller/fast_loop/service.py), so ``readings`` is empty.
 """
 
@@ -50,13 +51,23 @@ class ControllerSources:
         return {}
 
     def network_qoe(self) -> float | None:
-        if self.telemetry is None:
-            return None
         weighted = stations = 0.0
+        for qoe, count in self._served().values():
+            weighted += qoe * count
+            stations += count
+        return weighted / stations if stations else None
+
+    def radio_qoe(self) -> Mapping[str, float]:
+        return {radio_id: qoe for radio_id, (qoe, _) in self._served().items()}
+
+    def _served(self) -> dict[str, tuple[float, int]]:
+        """Radio -> (its clients' mean QoE over the window, its station count), radios with clients only."""
+        if self.telemetry is None:
+            return {}
+        found: dict[str, tuple[float, int]] = {}
         for radio_id in sorted(self.network().radios):
             agg = self.telemetry.aggregate(radio_id, ms(self.now))
             if agg is None or agg.qoe_mean is None or agg.station_count <= 0:
                 continue
-            weighted += agg.qoe_mean * agg.station_count
-            stations += agg.station_count
-        return weighted / stations if stations else None
+            found[radio_id] = (agg.qoe_mean, agg.station_count)
+        return found

@@ -1,9 +1,13 @@
 """The slow loop as the scheduler drives it: a policy proposes, a ``PlanExecution`` carries the plan out.
 
 ``start`` asks the policy (controller/slow_loop: heuristic, safe RL, ...) for a plan on a frozen
-interference graph and starts its execution (controller/slow_loop/plan_execution.py: refused
-when a change is illegal, an approval for a plan above the site's size, staged steps of at most
-3 APs). ``step`` is called once per scheduler tick with the APs the scheduler holds (locked or
+interference graph and starts its execution, unless it is given the radios' client QoE (a
+scheduled plan) and every radio is at or above the settings' quality threshold: then the
+current plan stays without asking the policy (controller/slow_loop/quality_gate.py; an
+on-demand plan is given none and always runs). The execution
+(controller/slow_loop/plan_execution.py) is refused when a change is illegal, asks an approval
+for a plan above the site's size, and carries the plan out in staged steps of at most 3 APs.
+``step`` is called once per scheduler tick with the APs the scheduler holds (locked or
 cooling down): a step with a held AP waits whole, so clients still see one move per AP and the
 blast radius stays what the staging chose. The step's allowed changes come back as
 ``SlowChange`` intents, recorded at once with the radios' prior configs as the plan's rollback
@@ -52,6 +56,7 @@ from controller.slow_loop.plan_execution import (
     RollBackPlan,
 )
 from controller.slow_loop.plan_staging import PlanStep
+from controller.slow_loop.quality_gate import replan_verdict
 from controller.slow_loop.site_plan import RadioAssignment, SitePlan, SlowLoopPolicy, current_plan, plan_cost
 from radio_domain.radio import split_radio_id
 
@@ -96,6 +101,7 @@ class PlanPreview:
 class SlowLoopCounters:
     plans: int = 0
     kept: int = 0  # the policy found nothing better than the current plan
+    held_by_quality: int = 0  # every radio at or above the quality threshold: the policy was not asked
     completed: int = 0
     rolled_back: int = 0
     refused: int = 0
@@ -137,12 +143,26 @@ class SlowLoopRunner:
 
     # -- a new plan ---------------------------------------------------------------------------
 
-    def start(self, graph: InterferenceGraph, now: float, trigger: str, network_qoe: float | None) -> list[SlowIntent]:
+    def start(
+        self,
+        graph: InterferenceGraph,
+        now: float,
+        trigger: str,
+        network_qoe: float | None,
+        radio_qoe: Mapping[str, float] | None = None,
+    ) -> list[SlowIntent]:
+        """A new plan; ``radio_qoe`` (radio -> its clients' QoE) gates it, None: never (module docstring)."""
         self._settle()
         self._serial += 1
-        plan = self.policy.propose(graph, now)
         plan_id = f"plan-{int(now)}-{self._serial}"
         self.counters.plans += 1
+        if radio_qoe is not None:
+            verdict = replan_verdict(radio_qoe, self.settings.quality_threshold)
+            if not verdict.replan:
+                self.counters.kept += 1
+                self.counters.held_by_quality += 1
+                return [SlowFinished(plan_id, "kept", f"{trigger}: {verdict.reason}")]
+        plan = self.policy.propose(graph, now)
         if not plan.changed(graph):
             self.counters.kept += 1
             return [SlowFinished(plan_id, "kept", f"{trigger}: {plan.source}: {plan.reason}")]

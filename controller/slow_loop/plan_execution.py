@@ -38,6 +38,7 @@ from controller.site_policy import SitePolicy
 from controller.slow_loop.candidate_channels import assignment_problems
 from controller.slow_loop.interference_graph import InterferenceGraph
 from controller.slow_loop.plan_staging import MAX_APS_PER_STEP, PlanStep, stage_plan
+from controller.slow_loop.quality_gate import DEFAULT_QUALITY_THRESHOLD, check_threshold
 from controller.slow_loop.site_plan import RadioAssignment, SitePlan, assignment_of, current_plan, plan_cost
 from radio_domain import regulatory
 from radio_domain.radio import ConfigChange, RadioConfig, split_radio_id
@@ -52,12 +53,15 @@ class ExecutionSettings:
     observation_s: float = 600.0
     max_qoe_drop: float = 0.10  # relative drop of network QoE against the pre-plan baseline
     neighbour_rssi_dbm: float = -75.0  # ChangeLimits.neighbour_rssi_dbm
+    # a scheduled plan runs only while some radio's client QoE is below this; None: always (quality_gate.py)
+    quality_threshold: float | None = DEFAULT_QUALITY_THRESHOLD
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_aps_per_step <= MAX_APS_PER_STEP:
             raise ValueError(f"max_aps_per_step must be 1..{MAX_APS_PER_STEP}, not {self.max_aps_per_step}")
         if self.approval_above_aps < 0 or self.observation_s < 0 or not 0 < self.max_qoe_drop < 1:
             raise ValueError("approval_above_aps and observation_s must be >= 0, max_qoe_drop in (0, 1)")
+        check_threshold(self.quality_threshold)
 
 
 class ExecutionState(StrEnum):

@@ -17,6 +17,14 @@
    (pessimistic for the new plan, not for the one it would replace), as in SPIBB-style safe
    policy improvement: where the data does not support a deviation, the baseline is followed.
 
+Measured where the trust rule errs: on unplanned_office, after a learned plan had brought the
+site to QoE 0.996, the heuristic's 24-radio re-plans of it were valued at -23.8 and followed
+anyway (the baseline is not trusted, so it stands), and safe RL fell to 0.972 against the
+heuristic's 0.986. The scheduled plans of a site whose every radio is at or above the quality
+threshold are now not made at all (quality_gate.py; safe RL 0.993 there). Keeping the current
+plan whenever the model distrusts the baseline was measured and not kept: dense_floor, where the
+model undervalues the heuristic's later plans, fell from 0.906 to 0.887.
+
 The reason names the decision, both values, the margin and the learned plan's moves, so an
 operator can read why a plan was (or was not) the learned one. ``assess`` returns the same
 decision as data. Pure: a frozen graph in, a plan out; the model is only read.

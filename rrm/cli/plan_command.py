@@ -69,6 +69,10 @@ def preview_lines(site: str, answer: Mapping[str, Any]) -> list[str]:
     lines.append("  needs an operator's approval" if plan.get("needs_approval") else "  no approval needed")
     for why in plan.get("refused", []):
         lines.append(f"  REFUSED: {why}")
+    gate = answer.get("window_quality_gate")
+    if gate is not None:
+        verdict = "would plan" if gate.get("would_plan") else "would keep the current plan"
+        lines.append(f"  the slow-loop window {verdict}: {gate.get('reason')}")
     return lines
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TypedDict
 
+from controller.slow_loop.quality_gate import DEFAULT_QUALITY_THRESHOLD
 from rrm.cli.errors import UsageError
 
 
@@ -14,6 +15,26 @@ class SchedulerFields(TypedDict):
     slow_loop_window: str
     site_timezone: str
     monitoring_window_s: float
+    plan_quality_threshold: float | None
+
+
+def quality_threshold(text: str) -> float | None:
+    """``--plan-quality-threshold``: a client QoE in (0, 1], or ``off`` (every scheduled plan runs)."""
+    if text.strip().lower() == "off":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a QoE in (0, 1] or off") from None
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a QoE in (0, 1] or off")
+    return value
+
+
+QUALITY_HELP = (
+    "a scheduled plan runs only while some radio's client QoE is below this (0..1], or off: always "
+    "(default: %(default)s)"
+)
 
 
 def add_scheduler_options(p: argparse.ArgumentParser) -> None:
@@ -40,6 +61,13 @@ def add_scheduler_options(p: argparse.ArgumentParser) -> None:
         help="an agent's radar, burst, saturation or failure locks its AP against both loops this long "
         "(default: %(default)s)",
     )
+    p.add_argument(
+        "--plan-quality-threshold",
+        type=quality_threshold,
+        default=DEFAULT_QUALITY_THRESHOLD,
+        metavar="QOE",
+        help=QUALITY_HELP + "; `rrm plan` always runs",
+    )
 
 
 def scheduler_fields(ns: argparse.Namespace) -> SchedulerFields:
@@ -61,4 +89,5 @@ def scheduler_fields(ns: argparse.Namespace) -> SchedulerFields:
         "slow_loop_window": str(ns.slow_loop_window),
         "site_timezone": str(ns.site_timezone),
         "monitoring_window_s": float(ns.monitoring_window),
+        "plan_quality_threshold": ns.plan_quality_threshold,
     }

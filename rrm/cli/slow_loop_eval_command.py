@@ -9,9 +9,11 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
+from controller.slow_loop.quality_gate import DEFAULT_QUALITY_THRESHOLD
 from rrm.cli.errors import UsageError
 from rrm.cli.json_figures import LateProgress, emit_figures
 from rrm.cli.scenario_resolution import DEFAULT_SCENARIO
+from rrm.cli.scheduler_options import QUALITY_HELP, quality_threshold
 
 DEFAULT_POLICIES = "static,tip_unmanaged_aware,heuristic,safe_rl"
 
@@ -24,7 +26,8 @@ def add_eval_parser(eval_sub: argparse._SubParsersAction[argparse.ArgumentParser
         description="Runs the simulator on virtual time with only the slow loop active, once per policy. "
         "Every plan period the policy plans channels, widths and powers from the interference graph; "
         "the plan is carried out in guarded steps of at most 3 APs with an observation window after "
-        "each and a rollback if network QoE drops more than 10 %. Reports per policy the mean network "
+        "each and a rollback if network QoE drops more than 10 %; a plan is not made while every radio's "
+        "client QoE is at or above the quality threshold. Reports per policy the mean network "
         "QoE, the 5th-percentile client QoE, the most APs changed in one step, rollbacks and violations.",
     )
     p.add_argument(
@@ -41,6 +44,13 @@ def add_eval_parser(eval_sub: argparse._SubParsersAction[argparse.ArgumentParser
     )
     p.add_argument(
         "--approval-above", type=int, default=6, help="plans changing more APs need an approval (default: %(default)s)"
+    )
+    p.add_argument(
+        "--quality-threshold",
+        type=quality_threshold,
+        default=DEFAULT_QUALITY_THRESHOLD,
+        metavar="QOE",
+        help=QUALITY_HELP,
     )
     p.add_argument("--policies", default=DEFAULT_POLICIES, help="comma-separated policies (default: %(default)s)")
     p.add_argument(
@@ -81,7 +91,9 @@ def _slow_loop(ns: argparse.Namespace) -> int:
         days=ns.days,
         step_s=ns.step,
         schedule=PlanSchedule(period_s=ns.period_hours * 3600.0),
-        execution=ExecutionSettings(observation_s=ns.observe, approval_above_aps=ns.approval_above),
+        execution=ExecutionSettings(
+            observation_s=ns.observe, approval_above_aps=ns.approval_above, quality_threshold=ns.quality_threshold
+        ),
         policies=policies,
         safe_rl_model=ns.model,
     )

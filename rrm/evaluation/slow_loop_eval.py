@@ -100,6 +100,7 @@ class SlowLoopResult:
         t = self.tally
         return {
             "plans": t.plans,
+            "plans_held_by_quality": t.held_by_quality,
             "plans_refused": t.refused_plans,
             "plan_refusal_reasons": t.refusal_reasons[:10],
             "approvals_requested": t.approvals_requested,

@@ -1,8 +1,10 @@
 """One slow-loop policy driven on a SimWorld: plan, stage, guard, apply, observe, roll back.
 
 Every ``period_s`` of virtual time (the first plan ``first_plan_s`` after the start) the driver
-builds the interference graph from the world's radio states (slow_loop_world.py), asks the
-policy for a plan and carries it out with ``controller.slow_loop.plan_execution.PlanExecution``:
+builds the interference graph from the world's radio states (slow_loop_world.py) and, unless
+every radio's client QoE is at or above the quality threshold (controller/slow_loop/quality_gate.py,
+on the world's QoE of the moment: then the current plan stays and the policy is not asked),
+asks the policy for a plan and carries it out with ``controller.slow_loop.plan_execution.PlanExecution``:
 a plan that needs an approval is counted and approved by a simulated operator (the evaluation
 measures the plans, not the operator), each step's proposals pass the guardrails against a
 snapshot of the world, the allowed ones go through ``SimWorld.apply``, and after each step's
@@ -27,6 +29,7 @@ from controller.slow_loop.plan_execution import (
     RollBackPlan,
 )
 from controller.slow_loop.plan_staging import ap_neighbours
+from controller.slow_loop.quality_gate import replan_verdict
 from controller.slow_loop.site_plan import SlowLoopPolicy
 from drivers.protocol import DriverError, DriverEvent
 from drivers.sim.world import SimWorld
@@ -50,6 +53,7 @@ class PlanTally:
     """What happened to one policy's plans."""
 
     plans: int = 0
+    held_by_quality: int = 0  # every radio at or above the quality threshold: the policy was not asked
     refused_plans: int = 0
     approvals_requested: int = 0
     completed: int = 0
@@ -110,10 +114,14 @@ class PlanDriver:
 
     def _start_plan(self) -> None:
         t = self.world.time
-        graph = world_graph(self.world, self.radar, self.non_wifi)
-        plan = self.policy.propose(graph, self.world.timestamp)
         plan_id = f"{self.policy.name}-{self.tally.plans}"
         self.tally.plans += 1
+        if not replan_verdict(self.world.radio_qoe(), self.settings.quality_threshold).replan:
+            self.tally.held_by_quality += 1
+            self._finish()
+            return
+        graph = world_graph(self.world, self.radar, self.non_wifi)
+        plan = self.policy.propose(graph, self.world.timestamp)
         baseline = self._mean_qoe_since(t - self.schedule.baseline_s)
         execution = PlanExecution(plan_id, graph, plan, baseline, self.settings)
         self.tally.neighbours[plan_id] = self._neighbour_map(graph)

@@ -61,3 +61,6 @@ class WorldSources:
 
     def network_qoe(self) -> float | None:
         return self.qoe if self.qoe is not None else self.world.network_qoe()
+
+    def radio_qoe(self) -> Mapping[str, float]:
+        return self.world.radio_qoe()

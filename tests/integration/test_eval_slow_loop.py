@@ -76,3 +76,24 @@ def test_cli_refuses_unknown_policies_and_bad_periods() -> None:
     ns = parser().parse_args(["eval", "slow-loop", "--period-hours", "1"])
     with pytest.raises(UsageError, match="period"):
         ns.handler(ns)
+
+
+def test_the_quality_threshold_holds_plans_of_a_site_that_has_nothing_to_fix(tmp_path: Path) -> None:
+    """small_office, 1 day: once the first plan has every radio's clients at 0.95 or more, later plans wait.
+
+    With ``--quality-threshold off`` every period plans again and the heuristic makes more changes.
+    """
+    run = ["--scenario", "small_office", "--days", "1", "--policies", "heuristic"]
+    gated = run_cli(run, tmp_path / "gated.json")["details"]["heuristic"]
+    ungated = run_cli([*run, "--quality-threshold", "off"], tmp_path / "ungated.json")["details"]["heuristic"]
+    assert gated["plans_held_by_quality"] >= 1, gated
+    assert gated["plans"] == ungated["plans"], (gated, ungated)
+    assert ungated["plans_held_by_quality"] == 0, ungated
+    assert ungated["changes"] > gated["changes"], (gated, ungated)
+
+
+@pytest.mark.parametrize("bad", ["0", "1.5", "high"])
+def test_cli_refuses_a_bad_quality_threshold(bad: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parser().parse_args(["eval", "slow-loop", "--quality-threshold", bad])
+    assert f"--quality-threshold: {bad!r} is not a QoE in (0, 1] or off" in capsys.readouterr().err

@@ -21,6 +21,7 @@ from controller.operator_requests import OperatorRequest, OperatorRequests, Requ
 from rrm.pki import CertKind
 from rrm.sqlite_files import open_database
 from rrm.tls_files import leaf_paths
+from rrm.wire_codec import ms
 from tests.integration.conftest import AP_IDS, Site, eventually
 
 pytestmark = pytest.mark.integration
@@ -76,6 +77,8 @@ async def test_a_dry_run_shows_the_plan_and_changes_nothing(site: Site) -> None:
     assert staged == changed
     assert all(len(step["ap_ids"]) <= 3 for step in plan["steps"])
     assert plan["needs_approval"] is False  # 3 APs: below the default 6
+    gate = answer.result["window_quality_gate"]
+    assert isinstance(gate["would_plan"], bool) and "quality threshold 0.95" in gate["reason"], gate
     await site.advance(30)
     assert _configs(site) == before
     assert controller.pipeline is not None
@@ -212,3 +215,21 @@ def _fast_loop_observations(site: Site, after_s: float, before_s: float) -> list
         query = "SELECT radio_id FROM fast_loop_observations WHERE ts_s > ? AND ts_s < ?"
         rows = conn.execute(query, (after_s, before_s)).fetchall()
     return sorted({r for (r,) in rows})
+
+
+async def test_the_scheduler_reads_each_radios_client_qoe_from_the_agents_telemetry(site: Site) -> None:
+    """The quality gate's input: each radio with stations, its client QoE; the network QoE is their weighted mean."""
+    controller = await _running(site)
+    shim, telemetry = controller.scheduler, controller.telemetry
+    assert shim is not None and telemetry is not None
+    now = site.clock.now()
+    sources = shim.sources(now)
+    found = sources.radio_qoe()
+    served = {r for r in site.world.radio_ids() if site.world.radio_state(r).clients}
+    assert set(found) == served, (found, served)
+    assert all(0.0 <= q <= 1.0 for q in found.values())
+    weights = {r: telemetry.aggregate(r, ms(now)) for r in found}
+    stations = sum(a.station_count for a in weights.values() if a is not None)
+    expected = sum(found[r] * a.station_count for r, a in weights.items() if a is not None) / stations
+    network = sources.network_qoe()
+    assert network is not None and abs(network - expected) < 1e-9

@@ -104,6 +104,7 @@ class SiteSources:
     configs: dict[str, RadioConfig] = field(default_factory=lambda: dict(CONFIGS))
     changes: tuple[PastChange, ...] = ()
     qoe: float = 0.8
+    radio_qoes: dict[str, float] | None = None  # None: every radio at ``qoe``
     policy: SitePolicy = field(default_factory=SitePolicy)
     graphs_built: int = 0
 
@@ -127,3 +128,6 @@ class SiteSources:
 
     def network_qoe(self) -> float | None:
         return self.qoe
+
+    def radio_qoe(self) -> Mapping[str, float]:
+        return dict(self.radio_qoes) if self.radio_qoes is not None else dict.fromkeys(RADIOS, self.qoe)

@@ -195,3 +195,43 @@ def test_an_event_holds_a_later_stage_of_a_plan_in_progress() -> None:
     assert slow_changes(still) == []
     unlocked = scheduler.tick(radar_at + 300.0, TickReports(), SiteSources(radar_at + 300.0))
     assert slow_changes(unlocked) == ["ap-2/5g"]
+
+
+def test_window_plan_waits_while_every_radio_is_above_the_quality_threshold() -> None:
+    """Both radios' clients at 0.97 (threshold 0.95): the window keeps the current plan and says why."""
+    slow = runner()
+    scheduler = LoopScheduler(SchedulerSettings(slow_window=WINDOW), slow=slow)
+    good = {"ap-1/5g": 0.97, "ap-2/5g": 0.99}
+    result = scheduler.tick(IN_WINDOW, TickReports(), SiteSources(IN_WINDOW, radio_qoes=good))
+    assert slow_changes(result) == []
+    kept = [d for d in result.decisions if d.action == "plan_kept"]
+    assert len(kept) == 1 and "quality threshold 0.95" in kept[0].reason and "ap-1/5g at 0.970" in kept[0].reason
+    assert slow.counters.held_by_quality == 1
+    assert not slow.active()
+
+
+def test_one_radio_below_the_quality_threshold_lets_the_window_plan() -> None:
+    slow = runner()
+    scheduler = LoopScheduler(SchedulerSettings(slow_window=WINDOW), slow=slow)
+    one_poor = {"ap-1/5g": 0.99, "ap-2/5g": 0.90}
+    result = scheduler.tick(IN_WINDOW, TickReports(), SiteSources(IN_WINDOW, radio_qoes=one_poor))
+    assert slow_changes(result) == ["ap-1/5g"]
+    assert slow.counters.held_by_quality == 0
+
+
+def test_an_operators_plan_is_not_gated_by_the_quality_threshold() -> None:
+    slow = runner()
+    scheduler = LoopScheduler(SchedulerSettings(slow_window=WINDOW), slow=slow)
+    scheduler.request_plan("operator alice: rrm plan")
+    good = {"ap-1/5g": 0.99, "ap-2/5g": 0.99}
+    result = scheduler.tick(T0, TickReports(), SiteSources(T0, radio_qoes=good))
+    assert slow_changes(result) == ["ap-1/5g"]
+    assert slow.counters.held_by_quality == 0
+
+
+def test_without_a_quality_threshold_the_window_always_plans() -> None:
+    slow = SlowLoopRunner(HeuristicPlanner(seed=0), ExecutionSettings(observation_s=60.0, quality_threshold=None))
+    scheduler = LoopScheduler(SchedulerSettings(slow_window=WINDOW), slow=slow)
+    good = {"ap-1/5g": 0.99, "ap-2/5g": 0.99}
+    result = scheduler.tick(IN_WINDOW, TickReports(), SiteSources(IN_WINDOW, radio_qoes=good))
+    assert slow_changes(result) == ["ap-1/5g"]
