@@ -93,6 +93,8 @@ class PlanRunner(Protocol):
 
     def busy_aps(self) -> frozenset[str]: ...
 
+    def quality_since(self, now: float) -> float: ...
+
     def start(
         self,
         graph: InterferenceGraph,
@@ -125,8 +127,8 @@ class TickSources(Protocol):
 
     def network_qoe(self) -> float | None: ...
 
-    def radio_qoe(self) -> Mapping[str, float]:
-        """Each radio's client QoE over the telemetry window (radios without clients are left out)."""
+    def radio_qoe(self, since: float) -> Mapping[str, float]:
+        """Each radio's client QoE since ``since``: its worst hour (quality_gate.worst_hour_qoe)."""
         ...
 
 
@@ -245,7 +247,7 @@ class LoopScheduler:
                 self.counters.plans[kind] += 1
                 decisions.append(Decision(Step.SLOW_LOOP, "plan_started", reason, facts={"trigger": kind}))
                 # a window's plan is gated by the quality threshold; one the operator asked for is not
-                radio_qoe = sources.radio_qoe() if kind == "window" else None
+                radio_qoe = sources.radio_qoe(self.slow.quality_since(now)) if kind == "window" else None
                 intents += self.slow.start(sources.graph(), now, reason, sources.network_qoe(), radio_qoe)
             elif kind == "on_demand":
                 decisions.append(Decision(Step.SLOW_LOOP, "plan_refused", f"{reason}: a plan is still in progress"))

@@ -177,7 +177,7 @@ class SchedulerShim:
         if request.arguments.get("dry_run"):
             sources = self.sources(now)
             graph = sources.graph()
-            gate = replan_verdict(sources.radio_qoe(), slow.settings.quality_threshold)
+            gate = replan_verdict(sources.radio_qoe(slow.quality_since(now)), slow.settings.quality_threshold)
             answer = {
                 "dry_run": True,
                 "plan": slow.preview(graph, now).as_json(),

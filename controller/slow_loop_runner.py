@@ -56,7 +56,7 @@ from controller.slow_loop.plan_execution import (
     RollBackPlan,
 )
 from controller.slow_loop.plan_staging import PlanStep
-from controller.slow_loop.quality_gate import replan_verdict
+from controller.slow_loop.quality_gate import gate_since, replan_verdict
 from controller.slow_loop.site_plan import RadioAssignment, SitePlan, SlowLoopPolicy, current_plan, plan_cost
 from radio_domain.radio import split_radio_id
 
@@ -123,6 +123,11 @@ class SlowLoopRunner:
         self.counters = SlowLoopCounters()
         self._in_force: Mapping[str, RadioAssignment] = {}
         self._serial = 0
+        self._last_change_s: float | None = None  # a plan step or rollback last sent
+
+    def quality_since(self, now: float) -> float:
+        """From when the quality gate reads the radios' QoE: the last plan change, at most 24 h back."""
+        return gate_since(now, self._last_change_s)
 
     # -- what the scheduler reads -------------------------------------------------------------
 
@@ -217,6 +222,7 @@ class SlowLoopRunner:
         if isinstance(intent, ApplyStep):
             return self._apply(execution, intent, network, now, network_qoe)
         if isinstance(intent, RollBackPlan):
+            self._last_change_s = now
             self.counters.rolled_back += 1
             self.counters.rollback_moves += len(intent.tokens)
             back = tuple(
@@ -254,6 +260,8 @@ class SlowLoopRunner:
             intents.append(SlowSkipped(verdict.proposal.radio_id, step.plan_id, why))
         for proposal in step.shadow:
             intents.append(SlowSkipped(proposal.radio_id, step.plan_id, "shadow mode: recorded, not sent"))
+        if step.proposals:
+            self._last_change_s = now
         for proposal in step.proposals:
             view = network.radios.get(proposal.radio_id)
             if view is not None:

@@ -172,15 +172,15 @@ class SimWorld:
         ids = self._layout.clients.ids
         return {ids[i]: float(self._metrics.qoe[i]) for i in np.flatnonzero(self._metrics.present)}
 
-    def radio_qoe(self) -> dict[str, float]:
-        """Mean QoE of each radio's present clients; radios serving none are left out."""
+    def radio_client_qoe(self) -> dict[str, tuple[float, int]]:
+        """Per radio serving present clients: (the sum of their QoE, how many they are)."""
         m = self._metrics
         present = np.flatnonzero(m.present)
         serving = m.links.serving[present]
         served = serving >= 0
         totals = np.bincount(serving[served], weights=m.qoe[present][served], minlength=len(self._radios))
         counts = np.bincount(serving[served], minlength=len(self._radios))
-        return {self._radios[i].radio_id: float(totals[i] / counts[i]) for i in np.flatnonzero(counts)}
+        return {self._radios[i].radio_id: (float(totals[i]), int(counts[i])) for i in np.flatnonzero(counts)}
 
     def network_qoe(self) -> float:
         """Mean QoE over present clients (1.0 when there are none)."""

@@ -32,8 +32,8 @@ def quality_threshold(text: str) -> float | None:
 
 
 QUALITY_HELP = (
-    "a scheduled plan runs only while some radio's client QoE is below this (0..1], or off: always "
-    "(default: %(default)s)"
+    "a scheduled plan is made only while some radio's client QoE is below this QoE in (0, 1]; "
+    "off: always (default: %(default)s)"
 )
 
 

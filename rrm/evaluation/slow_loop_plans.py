@@ -2,8 +2,9 @@
 
 Every ``period_s`` of virtual time (the first plan ``first_plan_s`` after the start) the driver
 builds the interference graph from the world's radio states (slow_loop_world.py) and, unless
-every radio's client QoE is at or above the quality threshold (controller/slow_loop/quality_gate.py,
-on the world's QoE of the moment: then the current plan stays and the policy is not asked),
+every radio's client QoE is at or above the quality threshold (controller/slow_loop/quality_gate.py:
+each radio's worst hour since the last plan change, world_quality.py; then the current plan
+stays and the policy is not asked),
 asks the policy for a plan and carries it out with ``controller.slow_loop.plan_execution.PlanExecution``:
 a plan that needs an approval is counted and approved by a simulated operator (the evaluation
 measures the plans, not the operator), each step's proposals pass the guardrails against a
@@ -29,7 +30,7 @@ from controller.slow_loop.plan_execution import (
     RollBackPlan,
 )
 from controller.slow_loop.plan_staging import ap_neighbours
-from controller.slow_loop.quality_gate import replan_verdict
+from controller.slow_loop.quality_gate import gate_since, replan_verdict
 from controller.slow_loop.site_plan import SlowLoopPolicy
 from drivers.protocol import DriverError, DriverEvent
 from drivers.sim.world import SimWorld
@@ -37,6 +38,7 @@ from rrm.evaluation.fast_loop_world import ChangeLedger
 from rrm.evaluation.slow_loop_checks import AppliedPlanChange
 from rrm.evaluation.slow_loop_world import RadarHistory, world_graph, world_snapshot
 from rrm.evaluation.world_graph import NonWifiMemory
+from rrm.evaluation.world_quality import QoeHistory
 
 OPERATOR = "eval-operator"
 
@@ -87,6 +89,8 @@ class PlanDriver:
         self.tally = PlanTally()
         self.radar = RadarHistory()
         self.non_wifi = NonWifiMemory()
+        self.quality = QoeHistory()
+        self._last_change_ts: float | None = None  # world timestamp of the last plan step or rollback
         self.ledger = ChangeLedger()
         self._qoe: list[tuple[float, float]] = []  # (world time, network QoE)
         self._next_plan_s = schedule.first_plan_s
@@ -98,6 +102,7 @@ class PlanDriver:
         self.radar.add(events)
         self.non_wifi.add(self.world, events)
         self.non_wifi.refresh(self.world)
+        self.quality.add(self.world)
         t = self.world.time
         self._qoe.append((t, self.world.network_qoe()))
         self._qoe = [
@@ -116,7 +121,8 @@ class PlanDriver:
         t = self.world.time
         plan_id = f"{self.policy.name}-{self.tally.plans}"
         self.tally.plans += 1
-        if not replan_verdict(self.world.radio_qoe(), self.settings.quality_threshold).replan:
+        since = gate_since(self.world.timestamp, self._last_change_ts)
+        if not replan_verdict(self.quality.radio_qoe(since), self.settings.quality_threshold).replan:
             self.tally.held_by_quality += 1
             self._finish()
             return
@@ -190,12 +196,15 @@ class PlanDriver:
             self.tally.changes += 1
             aps.add(info.ap_id)
         self.tally.steps += 1
+        if aps:
+            self._last_change_ts = now
         self.tally.max_aps_per_step = max(self.tally.max_aps_per_step, len(aps))
         execution.step_sent(now)
         self._window_start_s = self.world.time
 
     def _roll_back(self, intent: RollBackPlan) -> None:
         now = self.world.timestamp
+        self._last_change_ts = now
         self.tally.rollbacks += 1
         for token in intent.tokens:
             before = self.world.config(token.radio_id)

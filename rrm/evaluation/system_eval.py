@@ -63,6 +63,7 @@ from rrm.evaluation.system_carry_out import IntentCarrier
 from rrm.evaluation.system_events import InjectionPlan, injection_plan, radar_target, with_bursts
 from rrm.evaluation.system_world import WorldSources
 from rrm.evaluation.world_graph import NonWifiMemory, RadarHistory
+from rrm.evaluation.world_quality import QoeHistory
 
 EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z, as the demo
 DAY_S = 86_400.0
@@ -168,6 +169,7 @@ async def _run(
     telemetry = WorldTelemetry(world)
     radar_history, radar = RadarHistory(), _Radar(injected)
     non_wifi = NonWifiMemory()
+    quality = QoeHistory()
     qoe = _Qoe(options.p5_every_s)
     steps_per_hour = max(1, round(3600.0 / options.step_s))
     await agents.start()
@@ -184,6 +186,7 @@ async def _run(
             radar.inject(world)
             telemetry.record()
             qoe.sample(world)
+            quality.add(world)
             if not asked and options.plan_at_start_s is not None and world.time >= options.plan_at_start_s:
                 asked = True
                 scheduler.request_plan("evaluation's operator: a plan at the start")
@@ -191,6 +194,7 @@ async def _run(
             sources = WorldSources(world, telemetry, ledger, radar_history, options.site, planner)
             sources.qoe = qoe.recent(max(1, round(options.execution.observation_s / 2 / options.step_s)))
             sources.non_wifi = non_wifi
+            sources.quality = quality
             result = scheduler.tick(world.timestamp, agents.drain(), sources)
             await carrier.carry_out(result, world.timestamp)
             if progress is not None and k % (steps_per_hour * 6) == 0:

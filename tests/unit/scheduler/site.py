@@ -129,5 +129,5 @@ class SiteSources:
     def network_qoe(self) -> float | None:
         return self.qoe
 
-    def radio_qoe(self) -> Mapping[str, float]:
+    def radio_qoe(self, since: float) -> Mapping[str, float]:
         return dict(self.radio_qoes) if self.radio_qoes is not None else dict.fromkeys(RADIOS, self.qoe)

@@ -235,3 +235,13 @@ def test_without_a_quality_threshold_the_window_always_plans() -> None:
     good = {"ap-1/5g": 0.99, "ap-2/5g": 0.99}
     result = scheduler.tick(IN_WINDOW, TickReports(), SiteSources(IN_WINDOW, radio_qoes=good))
     assert slow_changes(result) == ["ap-1/5g"]
+
+
+def test_the_gate_reads_the_qoe_under_the_plan_in_force_only() -> None:
+    """Before any plan the last day counts; after a plan, only the time since its last step was sent."""
+    fresh = runner()
+    assert fresh.quality_since(IN_WINDOW) == IN_WINDOW - 86_400.0
+    _, slow = plan_in_force()
+    later = IN_WINDOW + 20_000.0
+    since = slow.quality_since(later)
+    assert IN_WINDOW <= since < IN_WINDOW + 10_000.0  # the plan's last step, not a day back

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from controller.slow_loop.plan_execution import ExecutionSettings
-from controller.slow_loop.quality_gate import QualityInputError, replan_verdict
+from controller.slow_loop.quality_gate import QoeReading, QualityInputError, gate_since, replan_verdict, worst_hour_qoe
 
 
 def test_every_radio_at_or_above_the_threshold_keeps_the_plan_naming_the_worst() -> None:
@@ -44,3 +44,25 @@ def test_a_bad_threshold_is_refused(bad: float) -> None:
         replan_verdict({"ap-1/5g": 0.99}, bad)
     with pytest.raises(ValueError, match="quality threshold must be in"):
         ExecutionSettings(quality_threshold=bad)
+
+
+def test_a_radios_figure_is_its_worst_hour_of_client_readings() -> None:
+    """A busy afternoon hour at 0.6 decides, though the night the window plans in is at 1.0."""
+    hour = 3600.0
+    readings = [
+        QoeReading("ap-1/5g", 14 * hour + 60, 3.0, 5),  # 0.6 over 5 clients
+        QoeReading("ap-1/5g", 14 * hour + 120, 1.8, 3),  # 0.6
+        QoeReading("ap-1/5g", 2 * hour + 86_400, 1.0, 1),  # the next night: 1.0
+        QoeReading("ap-2/5g", 14 * hour, 9.5, 10),
+        QoeReading("ap-3/5g", 14 * hour, 0.0, 0),  # no clients: not counted
+    ]
+    worst = worst_hour_qoe(readings)
+    assert worst == {"ap-1/5g": pytest.approx(0.6), "ap-2/5g": pytest.approx(0.95)}
+    assert replan_verdict(worst, 0.95).worst_radio == "ap-1/5g"
+
+
+def test_the_gate_reads_from_the_last_plan_change_at_most_a_day_back() -> None:
+    now = 10 * 86_400.0
+    assert gate_since(now, None) == now - 86_400.0
+    assert gate_since(now, now - 3 * 3600.0) == now - 3 * 3600.0
+    assert gate_since(now, now - 5 * 86_400.0) == now - 86_400.0
