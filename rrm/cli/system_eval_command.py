@@ -9,9 +9,11 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
+from controller.slow_loop.quality_gate import DEFAULT_QUALITY_THRESHOLD
 from rrm.cli.errors import UsageError
 from rrm.cli.json_figures import LateProgress, emit_figures
 from rrm.cli.scenario_resolution import DEFAULT_SCENARIO
+from rrm.cli.scheduler_options import QUALITY_HELP, quality_threshold
 
 
 def add_eval_parser(eval_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,12 +49,20 @@ def add_eval_parser(eval_sub: argparse._SubParsersAction[argparse.ArgumentParser
     )
     p.add_argument("--site-timezone", default="UTC", metavar="TZ", help="IANA time zone (default: %(default)s)")
     p.add_argument(
+        "--plan-quality-threshold",
+        type=quality_threshold,
+        default=DEFAULT_QUALITY_THRESHOLD,
+        metavar="QOE",
+        help=QUALITY_HELP,
+    )
+    p.add_argument(
         "--json", nargs="?", const="-", default="-", metavar="FILE", help="write the JSON to FILE (default: stdout)"
     )
     p.set_defaults(handler=_system)
 
 
 def _system(ns: argparse.Namespace) -> int:
+    from controller.slow_loop.plan_execution import ExecutionSettings
     from controller.slow_loop_window import SlowLoopWindow, WindowError
     from rrm.cli.scenario_resolution import resolve_scenario
     from rrm.evaluation.system_eval import SystemEvalOptions, evaluate_system
@@ -76,6 +86,7 @@ def _system(ns: argparse.Namespace) -> int:
         radar_every_s=ns.radar_every * 3600.0,
         burst_every_s=ns.burst_every * 3600.0,
         slow_window=window,
+        execution=ExecutionSettings(quality_threshold=ns.plan_quality_threshold),
     )
     emit_figures(evaluate_system(scenario, name, options, progress=LateProgress("rrm eval system")), ns.json)
     return 0
