@@ -2,10 +2,10 @@
 
 Every ``period_s`` of virtual time (the first plan ``first_plan_s`` after the start) the driver
 builds the interference graph from the world's radio states (slow_loop_world.py) and, unless
-every radio's client QoE is at or above the quality threshold (controller/slow_loop/quality_gate.py:
-each radio's worst hour since the last plan change, world_quality.py; then the current plan
-stays and the policy is not asked),
-asks the policy for a plan and carries it out with ``controller.slow_loop.plan_execution.PlanExecution``:
+every radio's client QoE is at or above the quality threshold (each radio's worst hour since
+the last plan change: controller/slow_loop/quality_gate.py, world_quality.py; then the current
+plan stays and the policy is not asked), asks the policy for a plan and carries it out with
+``controller.slow_loop.plan_execution.PlanExecution``:
 a plan that needs an approval is counted and approved by a simulated operator (the evaluation
 measures the plans, not the operator), each step's proposals pass the guardrails against a
 snapshot of the world, the allowed ones go through ``SimWorld.apply``, and after each step's
