@@ -10,7 +10,8 @@ A radio's figure is its worst hour (``worst_hour_qoe``): the mean QoE of all its
 in each clock hour since ``gate_since`` (the last plan change, at most 24 h back), the lowest of
 those hours. The plan window is at night, when few clients are there and they are fine; the
 busy hour a plan should fix was in the afternoon. Since the last plan change: hours under an
-earlier plan say nothing about the one in force.
+earlier plan say nothing about the one in force (the runner keeps that time in memory: after a
+controller restart the gate reads the whole last day).
 
 Why the worst radio and not the network mean: at a thousand radios the mean hides one AP whose
 clients are at 0.2. Radios without clients are not in ``radio_qoe`` and do not count; with no
@@ -22,7 +23,8 @@ small_office the heuristic's later one- and two-radio plans had dipped QoE (0.98
 without them); on unplanned_office the heuristic's 24-radio re-plans of a site the learned plan
 had brought to 0.996 (the safe-RL model valued them at -23.8, the baseline's trust rule made it
 follow them anyway) took safe RL to 0.9718, against 0.9928 with the gate; dense_floor and
-multi_floor never reach the threshold and are unchanged.
+multi_floor never reach the threshold and are unchanged. The QoE of the moment instead of the
+worst hour gave the same figures there; only the night window tells the two apart.
 """
 
 from __future__ import annotations
