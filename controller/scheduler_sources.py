@@ -3,7 +3,7 @@
 One ``ControllerSources`` per tick, at the tick's time: the frozen snapshot (read once), the
 site policy in force, the slow loop's interference graph (network_graph.py, built only when the
 slow loop plans), each radio's worst hour of client QoE since a given time (from ingest.db; the
-slow loop's quality gate, read only when the window plans) and the network QoE over the
+slow loop's quality gate, read only when the window plans or an operator's dry run asks) and the network QoE over the
 telemetry window: the mean client QoE of every radio's window, weighted by its stations (None
 before any client was seen). The fast loop in the
 controller reads its own telemetry (controller/fast_loop/service.py), so ``readings`` is empty.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TypedDict
 
-from controller.slow_loop.quality_gate import DEFAULT_QUALITY_THRESHOLD
+from controller.slow_loop.quality_gate import DEFAULT_QUALITY_THRESHOLD, check_threshold
 from rrm.cli.errors import UsageError
 
 
@@ -24,10 +24,9 @@ def quality_threshold(text: str) -> float | None:
         return None
     try:
         value = float(text)
-    except ValueError:
+        check_threshold(value)
+    except ValueError:  # QualityInputError is one
         raise argparse.ArgumentTypeError(f"{text!r} is not a QoE in (0, 1] or off") from None
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a QoE in (0, 1] or off")
     return value
 
 

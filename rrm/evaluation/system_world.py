@@ -9,7 +9,7 @@ one moment: a ``WorldSources`` is made for one tick and reads the world only whe
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from controller.fast_loop.candidates import SafeValues
@@ -17,7 +17,6 @@ from controller.fast_loop.planner import RadioReading
 from controller.guardrails import NetworkSnapshot
 from controller.site_policy import SitePolicy
 from controller.slow_loop.interference_graph import InterferenceGraph
-from controller.slow_loop.quality_gate import QoeReading, worst_hour_qoe
 from drivers.sim.world import SimWorld
 from radio_domain.radio import split_radio_id
 from rrm.evaluation.fast_loop_world import ChangeLedger, WorldTelemetry, network_snapshot
@@ -41,7 +40,7 @@ class WorldSources:
     windows: WindowStarts | None = None
     qoe: float | None = None  # the caller's network QoE over a recent window; None: the world's now
     non_wifi: NonWifiMemory | None = None  # the sources the radios reported, kept across ticks by the caller
-    quality: QoeHistory | None = None  # the radios' client QoE, kept by the caller; None: the world's now
+    quality: QoeHistory = field(default_factory=QoeHistory)  # the radios' client QoE, kept by the caller
 
     def network(self) -> NetworkSnapshot:
         return network_snapshot(self.world, self.telemetry, self.ledger)
@@ -66,7 +65,4 @@ class WorldSources:
         return self.qoe if self.qoe is not None else self.world.network_qoe()
 
     def radio_qoe(self, since: float) -> Mapping[str, float]:
-        if self.quality is not None:
-            return self.quality.radio_qoe(since)
-        now = self.world.radio_client_qoe().items()
-        return worst_hour_qoe(QoeReading(r, self.world.timestamp, total, n) for r, (total, n) in now)
+        return self.quality.radio_qoe(since)
