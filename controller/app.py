@@ -84,6 +84,7 @@ class ControllerSettings:
     fast_loop_tick_s: float = 10.0  # the scheduler's tick (controller/scheduler.py); the fast loop is its last step
     site: str = "default"  # the RF domain this controller owns (what `rrm plan --site` names)
     slow_loop: str = "heuristic"  # a slow-loop policy (controller/slow_loop/policy_registry.py), or "off"
+    slow_loop_model: Path | None = None  # safe_rl's model file (`rrm train slow-loop --out`); needed for safe_rl
     slow_loop_window: str = "02:00-04:00"  # when it plans by itself, in site_timezone; on demand: `rrm plan`
     site_timezone: str = "UTC"
     monitoring_window_s: float = 300.0  # an agent's event locks its AP against both loops this long

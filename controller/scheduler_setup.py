@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Protocol
@@ -12,16 +13,22 @@ from controller.network_view import NetworkView
 from controller.scheduler import LoopScheduler, SchedulerSettings
 from controller.scheduler_shim import SchedulerShim
 from controller.site_policy import SitePolicy
+from controller.slow_loop.cql_model import ModelFileError
+from controller.slow_loop.heuristic_planner import HeuristicPlanner
 from controller.slow_loop.history_transitions import HISTORY_DB_FILE
 from controller.slow_loop.history_transitions_recorder import open_stage_recorder
 from controller.slow_loop.plan_execution import ExecutionSettings
-from controller.slow_loop.policy_registry import build_policy
+from controller.slow_loop.policy_registry import PolicyUnavailable, build_policy
+from controller.slow_loop.safe_rl_policy import NAME as SAFE_RL
+from controller.slow_loop.safe_rl_policy import SafeRlPolicy
+from controller.slow_loop.site_plan import SlowLoopPolicy
 from controller.slow_loop_runner import SlowLoopRunner
 from controller.slow_loop_window import SlowLoopWindow
 from controller.telemetry_window import TelemetryWindows
 from rrm.v1 import agent_link_pb2 as pb
 
 OFF = "off"
+log = logging.getLogger(__name__)
 
 
 class SchedulerOptions(Protocol):
@@ -33,6 +40,8 @@ class SchedulerOptions(Protocol):
     def site(self) -> str: ...
     @property
     def slow_loop(self) -> str: ...
+    @property
+    def slow_loop_model(self) -> Path | None: ...
     @property
     def slow_loop_window(self) -> str: ...
     @property
@@ -67,7 +76,24 @@ def slow_loop_runner(options: SchedulerOptions, seed: int = 0) -> SlowLoopRunner
         observation_s=options.plan_observation_s,
         quality_threshold=options.plan_quality_threshold,
     )
-    return SlowLoopRunner(build_policy(options.slow_loop, seed), execution)
+    return SlowLoopRunner(slow_loop_policy(options, seed), execution)
+
+
+def slow_loop_policy(options: SchedulerOptions, seed: int = 0) -> SlowLoopPolicy:
+    """The configured policy: safe_rl from its model file, falling back to the heuristic; raises PolicyUnavailable.
+
+    A safe_rl model that has not passed its held-out check (held_out_check.py) still runs, making
+    the heuristic's plans; a warning at start and every plan's reason say so.
+    """
+    if options.slow_loop != SAFE_RL or options.slow_loop_model is None:
+        return build_policy(options.slow_loop, seed)
+    try:
+        policy = SafeRlPolicy.from_file(options.slow_loop_model, HeuristicPlanner(seed=seed))
+    except ModelFileError as exc:
+        raise PolicyUnavailable(f"safe_rl: {exc}") from None
+    if not policy.cleared:
+        log.warning("slow loop safe_rl: %s; it makes the heuristic's plans only", policy.check_note())
+    return policy
 
 
 def build_scheduler(

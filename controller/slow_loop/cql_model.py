@@ -10,8 +10,12 @@ inverse of the regularised Gram matrix of the moves in the data: large for moves
 data holds (a count-based bonus turned penalty, as in LinUCB/PEVI). ``lower_bounds`` is
 ``q - pessimism * sigma``: the conservative value the safe policy acts on.
 
-The file is one ``.npz``: weights, scales, ``P``, the residual std, the pessimism and the
-feature names; loading refuses a file made for other features (``ModelFileError``).
+``held_out_check`` is the verdict of the check after training (held_out_check.py): without a
+passed one the safe-RL policy makes the heuristic's plans only.
+
+The file is one ``.npz``: weights, scales, ``P``, the residual std, the pessimism, the feature
+names and the held-out check, if any; loading refuses a file made for other features or with an
+unreadable check (``ModelFileError``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from controller.slow_loop.held_out_check import HeldOutCheck, HeldOutCheckError
 from controller.slow_loop.move_features import MOVE_FEATURES, N_MOVE_FEATURES, N_STATE_FEATURES, STATE_FEATURES
 from controller.slow_loop.npz_with_meta import read_npz_with_meta, write_npz_with_meta
 
@@ -44,6 +49,7 @@ class ConservativeQ:
     pessimism: float
     gamma: float
     trained_on: str = ""
+    held_out_check: HeldOutCheck | None = None
 
     def scaled(self, move_features: FloatArray) -> FloatArray:
         return np.asarray(move_features, dtype=np.float64).reshape(-1, N_MOVE_FEATURES) / self.move_scale
@@ -75,6 +81,7 @@ class ConservativeQ:
             "pessimism": self.pessimism,
             "gamma": self.gamma,
             "trained_on": self.trained_on,
+            "held_out_check": None if self.held_out_check is None else self.held_out_check.to_meta(),
         }
         arrays = {
             "state_weights": self.state_weights,
@@ -96,6 +103,11 @@ class ConservativeQ:
             raise ModelFileError(f"{path}: not a {FORMAT} version {VERSION} file")
         if meta.get("state_features") != list(STATE_FEATURES) or meta.get("move_features") != list(MOVE_FEATURES):
             raise ModelFileError(f"{path}: trained on other features than this version computes; train it again")
+        check = meta.get("held_out_check")
+        try:
+            held_out_check = None if check is None else HeldOutCheck.from_meta(check)
+        except HeldOutCheckError as exc:
+            raise ModelFileError(f"{path}: {exc}") from None
         return ConservativeQ(
             state_weights=arrays["state_weights"],
             move_weights=arrays["move_weights"],
@@ -105,4 +117,5 @@ class ConservativeQ:
             pessimism=float(meta["pessimism"]),
             gamma=float(meta["gamma"]),
             trained_on=str(meta.get("trained_on", "")),
+            held_out_check=held_out_check,
         )

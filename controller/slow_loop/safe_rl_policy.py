@@ -25,6 +25,11 @@ threshold are now not made at all (quality_gate.py; safe RL 0.993 there). Keepin
 plan whenever the model distrusts the baseline was measured and not kept: dense_floor, where the
 model undervalues the heuristic's later plans, fell from 0.906 to 0.887.
 
+Before any of this, the model itself must have passed its held-out check after training
+(held_out_check.py): a model without a passed check makes the baseline's plans only, whatever its
+estimates say, and the reason quotes the check (``require_held_out_check``; the check's own
+held-out episodes switch it off to measure the policy they test).
+
 The reason names the decision, both values, the margin and the learned plan's moves, so an
 operator can read why a plan was (or was not) the learned one. ``assess`` returns the same
 decision as data. Pure: a frozen graph in, a plan out; the model is only read.
@@ -52,6 +57,7 @@ class SafeRlSettings:
     margin: float = 0.5  # in reward units (QoE percent points per observation window)
     max_moves: int = 12
     candidates: CandidateSettings = field(default_factory=CandidateSettings)
+    require_held_out_check: bool = True
 
     def __post_init__(self) -> None:
         if self.margin < 0 or self.max_moves < 1:
@@ -67,6 +73,7 @@ class PlanAssessment:
     baseline: ValuedPlan
     baseline_plan: SitePlan
     margin: float
+    cleared: bool = True  # the model passed its held-out check (or the check is not required)
 
     @property
     def baseline_trusted(self) -> bool:
@@ -93,7 +100,7 @@ class PlanAssessment:
     def choice(self) -> str:
         """``learned``, ``refined`` or ``baseline``: what ``propose`` returns."""
         best = max(self.learned_gain, self.refined_gain)
-        if best <= self.margin:
+        if not self.cleared or best <= self.margin:
             return "baseline"
         return "learned" if self.learned_gain >= self.refined_gain else "refined"
 
@@ -129,7 +136,20 @@ class SafeRlPolicy:
         baseline = plan_value(self.model, graph, changed, now)
         after = with_moves(graph, tuple(v.move for v in baseline.moves))
         refined = greedy_plan(self.model, after, now, s.max_moves, s.candidates, keep=frozenset(changed))
-        return PlanAssessment(learned, refined, baseline, base, s.margin)
+        return PlanAssessment(learned, refined, baseline, base, s.margin, self.cleared)
+
+    @property
+    def cleared(self) -> bool:
+        """Whether the model may deploy learned plans (module docstring)."""
+        check = self.model.held_out_check
+        return not self.settings.require_held_out_check or (check is not None and check.passed)
+
+    def check_note(self) -> str:
+        """What the held-out check says about this policy's model, for reasons and logs."""
+        check = self.model.held_out_check
+        if check is None:
+            return "the model has no held-out check (trained with `rrm train slow-loop --held-out 0`?)"
+        return f"the model's {check.describe()}"
 
     def propose(self, graph: InterferenceGraph, now: float) -> SitePlan:
         verdict = self.assess(graph, now)
@@ -143,11 +163,8 @@ class SafeRlPolicy:
         )
         choice = verdict.choice
         if choice == "baseline":
-            return SitePlan(
-                base.assignments,
-                NAME,
-                f"kept the {label} plan ({base.reason}): no learned plan beats it by the margin; {figures}",
-            )
+            why = "no learned plan beats it by the margin" if verdict.cleared else self.check_note()
+            return SitePlan(base.assignments, NAME, f"kept the {label} plan ({base.reason}): {why}; {figures}")
         if choice == "learned":
             assignments = {r: assignment_of(n) for r, n in graph.nodes.items()}
             extra = verdict.learned.moves

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TypedDict
 
 from controller.slow_loop.quality_gate import DEFAULT_QUALITY_THRESHOLD, check_threshold
@@ -12,6 +13,7 @@ from rrm.cli.errors import UsageError
 class SchedulerFields(TypedDict):
     site: str
     slow_loop: str
+    slow_loop_model: Path | None
     slow_loop_window: str
     site_timezone: str
     monitoring_window_s: float
@@ -43,6 +45,12 @@ def add_scheduler_options(p: argparse.ArgumentParser) -> None:
         default="heuristic",
         metavar="POLICY",
         help="the slow loop's planner: heuristic, safe_rl, tip_unmanaged_aware, static, or off (default: %(default)s)",
+    )
+    p.add_argument(
+        "--slow-loop-model",
+        metavar="MODEL",
+        help="safe_rl's model file, from `rrm train slow-loop --out MODEL`; needed with --slow-loop safe_rl. "
+        "Learned plans are deployed only if its held-out check passed; otherwise it makes the heuristic's plans",
     )
     p.add_argument(
         "--slow-loop-window",
@@ -85,8 +93,29 @@ def scheduler_fields(ns: argparse.Namespace) -> SchedulerFields:
     return {
         "site": str(ns.site),
         "slow_loop": str(ns.slow_loop),
+        "slow_loop_model": _slow_loop_model(ns.slow_loop, ns.slow_loop_model),
         "slow_loop_window": str(ns.slow_loop_window),
         "site_timezone": str(ns.site_timezone),
         "monitoring_window_s": float(ns.monitoring_window),
         "plan_quality_threshold": ns.plan_quality_threshold,
     }
+
+
+def _slow_loop_model(policy: str, path: str | None) -> Path | None:
+    """``--slow-loop-model``, read once here: required by safe_rl, refused with any other policy."""
+    from controller.slow_loop.cql_model import ConservativeQ, ModelFileError
+    from controller.slow_loop.safe_rl_policy import NAME as SAFE_RL
+
+    if path is None:
+        if policy == SAFE_RL:
+            raise UsageError(
+                "--slow-loop safe_rl needs --slow-loop-model MODEL (train one: rrm train slow-loop --out MODEL)"
+            )
+        return None
+    if policy != SAFE_RL:
+        raise UsageError(f"--slow-loop-model is safe_rl's model; --slow-loop is {policy!r}")
+    try:
+        ConservativeQ.load(path)
+    except ModelFileError as exc:
+        raise UsageError(f"--slow-loop-model {exc}") from None
+    return Path(path)

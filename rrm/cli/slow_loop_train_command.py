@@ -7,13 +7,16 @@ controller's own executed plan stages (its state directory's slow_loop_history.d
 controller/slow_loop/history_transitions.py) to the simulator's transitions; a file that is
 missing, not such a history, of another feature set or empty is refused before anything runs.
 JSON figures: transitions by behaviour, seconds spent reading the history, collecting and
-fitting, the fit's conservative values, and the held-out returns of the no-op, heuristic and
-safe-RL policies on world seeds the training did not see.
+fitting, the fit's conservative values, the held-out returns of the no-op, heuristic and
+safe-RL policies on world seeds the training did not see, and the held-out check the model file
+carries (controller/slow_loop/held_out_check.py): a model that did not pass it, or was trained
+with ``--held-out 0``, makes the heuristic's plans only, and stderr says so.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -43,7 +46,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--scenario", default=DEFAULT_SCENARIO, help="scenario file, or a shipped one's name (default: %(default)s)"
     )
     s.add_argument("--episodes", type=int, default=12, help="training episodes (default: %(default)s)")
-    s.add_argument("--held-out", type=int, default=2, help="held-out episodes per policy (default: %(default)s)")
+    s.add_argument(
+        "--held-out",
+        type=int,
+        default=8,
+        help="held-out episodes per policy; the model deploys learned plans only if the check over them passes, "
+        "so 0 (no check) or 1 leaves it making the heuristic's plans (default: %(default)s)",
+    )
     s.add_argument("--seed", type=int, default=0, help="seed of every draw (default: %(default)s)")
     s.add_argument("--out", required=True, metavar="MODEL", help="where to write the model (.npz)")
     s.add_argument("--transitions", metavar="FILE", help="also write the logged transitions (.npz)")
@@ -70,7 +79,7 @@ def _train_slow_loop(ns: argparse.Namespace) -> int:
     if ns.seed < 0:
         raise UsageError(f"--seed must not be negative, not {ns.seed}")
     from controller.slow_loop.cql_training import fit_conservative_q
-    from rrm.evaluation.slow_loop_training import TrainingOptions, held_out_returns, heuristic_baseline, with_history
+    from rrm.evaluation.slow_loop_training import TrainingOptions, checked, heuristic_baseline, with_history
     from rrm.evaluation.transition_collection import collect_transitions
 
     scenario, name = resolve_scenario(ns.scenario)
@@ -87,13 +96,17 @@ def _train_slow_loop(ns: argparse.Namespace) -> int:
     collected = time.monotonic()
     model, fit = fit_conservative_q(log, options.cql, ns.seed)
     fitted = time.monotonic()
+    model, held_out = checked(scenario, model, ns.seed, options)
     try:
         model.save(ns.out)
         if ns.transitions:
             log.save(ns.transitions)
     except OSError as exc:
         raise UsageError(f"cannot write {exc.filename}: {exc.strerror or exc}") from None
-    held_out = held_out_returns(scenario, model, ns.seed, options) if ns.held_out else {}
+    check = model.held_out_check
+    if check is None or not check.passed:
+        what = check.describe() if check is not None else "no held-out check (--held-out 0)"
+        print(f"rrm train slow-loop: {what}: {ns.out} will make the heuristic's plans only", file=sys.stderr)
     figures: dict[str, object] = {
         "scenario": name,
         "seed": ns.seed,
@@ -116,9 +129,9 @@ def _train_slow_loop(ns: argparse.Namespace) -> int:
         "conservative_values": _conservative_values(model, log),
         "held_out": {p: r.figures() for p, r in held_out.items()},
     }
-    if held_out:
-        rl, heuristic = held_out["safe_rl"], held_out["heuristic"]
-        figures["held_out_safe_rl_minus_heuristic"] = round(_mean(rl.returns) - _mean(heuristic.returns), 3)
+    if check is not None:
+        figures["held_out_safe_rl_minus_heuristic"] = round(check.mean, 3)
+        figures["held_out_check"] = check.figures()
     emit_figures(figures, ns.json)
     return 0
 
@@ -138,10 +151,6 @@ def _histories(paths: list[str], options: TrainingOptions) -> list[TransitionLog
         except HistoryFileError as exc:
             raise UsageError(f"--history {exc}") from None
     return logs
-
-
-def _mean(values: tuple[float, ...]) -> float:
-    return sum(values) / len(values) if values else 0.0
 
 
 def _conservative_values(model: ConservativeQ, log: TransitionLog) -> dict[str, float]:

@@ -20,6 +20,9 @@ The evaluation's site policy is the default one with ``min_predicted_gain`` 0: t
 hysteresis is in the fast loop's QoE units, and each planner has its own (the heuristic's move
 cost; TIP keeps a channel nobody else uses), so TIP's plans are carried out as TIP would.
 
+``safe_rl_model``: the model safe_rl ran with, its file (null: trained here) and its held-out
+check, which decides whether any learned plan could go out (held_out_check.py).
+
 Deterministic: the world's draws come from the scenario seed, the policies' from seeds derived
 from it.
 """
@@ -32,6 +35,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from controller.site_policy import PolicyLayer, SitePolicy
+from controller.slow_loop.cql_model import ConservativeQ
 from controller.slow_loop.plan_execution import ExecutionSettings
 from controller.slow_loop.policy_registry import POLICY_NAMES, PolicyUnavailable, build_policy
 from drivers.sim.scenario_model import Scenario
@@ -119,6 +123,7 @@ class SlowLoopEvaluation:
     seed: int
     options: SlowLoopEvalOptions
     results: Mapping[str, SlowLoopResult]
+    safe_rl_model: ConservativeQ | None = None  # the model safe_rl ran with
 
     def targets(self) -> dict[str, object]:
         found: dict[str, object] = {}
@@ -151,6 +156,17 @@ class SlowLoopEvaluation:
             "policies": {name: r.figures() for name, r in self.results.items()},
             "details": {name: r.details() for name, r in self.results.items()},
             "targets": self.targets(),
+            **({"safe_rl_model": self.model_figures()} if self.safe_rl_model is not None else {}),
+        }
+
+    def model_figures(self) -> dict[str, object]:
+        """Where safe_rl's model came from and its held-out check (null: none, so no learned plan)."""
+        assert self.safe_rl_model is not None
+        check = self.safe_rl_model.held_out_check
+        return {
+            "file": self.options.safe_rl_model,
+            "trained_on": self.safe_rl_model.trained_on,
+            "held_out_check": None if check is None else check.figures(),
         }
 
 
@@ -196,10 +212,12 @@ def evaluate_slow_loop(
 ) -> SlowLoopEvaluation:
     """Every policy of ``options`` on ``scenario`` (module docstring)."""
     options = options or SlowLoopEvalOptions()
+    model = None
     if "safe_rl" in options.policies:
-        register_safe_rl(scenario, options.safe_rl_model, policy_seed(scenario.seed, "heuristic"), progress=progress)
+        heuristic_seed = policy_seed(scenario.seed, "heuristic")
+        model = register_safe_rl(scenario, options.safe_rl_model, heuristic_seed, progress=progress)
     results = {p: run_policy(scenario, p, options, progress) for p in options.policies}
-    return SlowLoopEvaluation(name, scenario.seed, options, results)
+    return SlowLoopEvaluation(name, scenario.seed, options, results, model)
 
 
 def with_seed(scenario: Scenario, seed: int | None) -> Scenario:

@@ -4,8 +4,10 @@
 registry. Its model is the file's when ``model_path`` is given; otherwise it is trained here
 (rrm/evaluation/slow_loop_training.py) on the scenario's own simulator runs, on world seeds
 derived from ``SeedSequence([scenario.seed, TRAINING_STREAM])``, never the evaluation's own world
-seed. Its baseline is the heuristic planner with the seed the evaluation gives "heuristic", so
-where safe_rl falls back it makes exactly the heuristic's plan.
+seed, and checked on held-out episodes (controller/slow_loop/held_out_check.py): where the check
+fails, safe_rl makes the heuristic's plans. Its baseline is the heuristic planner with the seed
+the evaluation gives "heuristic", so where safe_rl falls back it makes exactly the heuristic's
+plan.
 """
 
 from __future__ import annotations
@@ -48,8 +50,8 @@ def register_safe_rl(
     heuristic_seed: int,
     options: TrainingOptions | None = None,
     progress: Progress | None = None,
-) -> None:
-    """Make "safe_rl" in the policy registry this scenario's policy (module docstring)."""
+) -> ConservativeQ:
+    """Make "safe_rl" in the policy registry this scenario's policy (module docstring); its model."""
     model = safe_rl_model(scenario, model_path, options, progress)
     settings = (options or TrainingOptions()).safe_rl
 
@@ -57,3 +59,4 @@ def register_safe_rl(
         return SafeRlPolicy(model, HeuristicPlanner(seed=heuristic_seed), settings)
 
     register_policy("safe_rl", factory)
+    return model

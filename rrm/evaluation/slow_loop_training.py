@@ -4,12 +4,15 @@
 no-op, random legal and staged heuristic moves, half the episodes from a scrambled plan), plus
 any controller history given (its executed plan stages, history_transitions_export.py:
 ``Behaviour.HISTORY``, no-op reward NaN), then the conservative Q fit (cql_training.py).
-``held_out_returns``: episodes on world seeds the training never saw, each run three ways on
-the same seed: ``noop`` (keep the plan), ``heuristic`` (the heuristic plan of the episode,
+``held_out_returns``: episodes on world seeds the training never saw, each run up to three ways
+on the same seed: ``noop`` (keep the plan), ``heuristic`` (the heuristic plan of the episode,
 staged ``max_aps_per_step`` radios per step) and ``safe_rl``
-(the safe-RL policy's plan, proposed once at the start and staged the same way). Figures: the
-mean return (sum of rewards, step_reward.py), the mean network QoE, and how often the learned
-plan was deployed rather than the heuristic's.
+(the safe-RL policy's plan, proposed once at the start and staged the same way, with the
+held-out check itself not required). Figures: the mean return (sum of rewards, step_reward.py),
+the mean network QoE, and how often the learned plan was deployed rather than the heuristic's.
+``checked``: the model with its held-out check (controller/slow_loop/held_out_check.py) from the
+heuristic and safe-RL episodes; ``train_safe_rl`` ends with it, so a trained model deploys
+learned plans only where the check passed.
 
 Deterministic: collection episode ``e`` runs on world seed ``SeedSequence([seed, e])``; held-out
 episode ``e`` on ``SeedSequence([seed, HELD_OUT_STREAM, e])``; the fit's draws come from ``seed``.
@@ -18,12 +21,13 @@ episode ``e`` on ``SeedSequence([seed, HELD_OUT_STREAM, e])``; the fit's draws c
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from controller.slow_loop.cql_model import ConservativeQ
 from controller.slow_loop.cql_training import CqlSettings, FitReport, fit_conservative_q
+from controller.slow_loop.held_out_check import HeldOutCheck
 from controller.slow_loop.heuristic_planner import HeuristicPlanner
 from controller.slow_loop.move_candidates import Move
 from controller.slow_loop.safe_rl_policy import SafeRlPolicy, SafeRlSettings
@@ -35,6 +39,7 @@ from rrm.evaluation.transition_collection import CollectionSettings, collect_tra
 
 HELD_OUT_STREAM = 0x68656C64
 HELD_OUT_POLICIES = ("noop", "heuristic", "safe_rl")
+CHECK_POLICIES = ("heuristic", "safe_rl")  # what the held-out check compares
 Progress = Callable[[str], None]
 
 
@@ -43,14 +48,19 @@ class TrainingOptions:
     collection: CollectionSettings = field(default_factory=CollectionSettings)
     cql: CqlSettings = field(default_factory=CqlSettings)
     safe_rl: SafeRlSettings = field(default_factory=SafeRlSettings)
-    held_out_episodes: int = 2
+    held_out_episodes: int = 8
+
+    def __post_init__(self) -> None:
+        if self.held_out_episodes < 0:
+            raise ValueError(f"held_out_episodes must not be negative, not {self.held_out_episodes}")
 
 
 @dataclass(frozen=True, slots=True)
 class TrainedPolicy:
-    model: ConservativeQ
+    model: ConservativeQ  # with its held-out check (None when held_out_episodes is 0)
     log: TransitionLog
     fit: FitReport
+    held_out: dict[str, HeldOutResult] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +90,29 @@ def train_safe_rl(
     progress: Progress | None = None,
     history: Sequence[TransitionLog] = (),
 ) -> TrainedPolicy:
-    """Collect transitions on ``scenario``, add ``history`` and fit the conservative Q (module docstring)."""
+    """Collect transitions on ``scenario``, add ``history``, fit the conservative Q and check it (module docstring)."""
     options = options or TrainingOptions()
     simulated = collect_transitions(scenario, heuristic_baseline(seed), seed, options.collection, progress)
     log = with_history(simulated, history)
     model, fit = fit_conservative_q(log, options.cql, seed)
-    return TrainedPolicy(model, log, fit)
+    checked_model, held_out = checked(scenario, model, seed, options, CHECK_POLICIES)
+    return TrainedPolicy(checked_model, log, fit, held_out)
+
+
+def checked(
+    scenario: Scenario,
+    model: ConservativeQ,
+    seed: int,
+    options: TrainingOptions,
+    policies: Sequence[str] = HELD_OUT_POLICIES,
+) -> tuple[ConservativeQ, dict[str, HeldOutResult]]:
+    """``model`` with the held-out check of ``policies``' episodes (unchanged without episodes)."""
+    if options.held_out_episodes == 0:
+        return model, {}
+    results = held_out_returns(scenario, model, seed, options, policies)
+    rl, heuristic = results["safe_rl"], results["heuristic"]
+    differences = tuple(a - b for a, b in zip(rl.returns, heuristic.returns, strict=True))
+    return replace(model, held_out_check=HeldOutCheck(differences, deployed=rl.deployed)), results
 
 
 def with_history(simulated: TransitionLog, history: Sequence[TransitionLog]) -> TransitionLog:
@@ -94,12 +121,19 @@ def with_history(simulated: TransitionLog, history: Sequence[TransitionLog]) -> 
 
 
 def held_out_returns(
-    scenario: Scenario, model: ConservativeQ, seed: int, options: TrainingOptions | None = None
+    scenario: Scenario,
+    model: ConservativeQ,
+    seed: int,
+    options: TrainingOptions | None = None,
+    policies: Sequence[str] = HELD_OUT_POLICIES,
 ) -> dict[str, HeldOutResult]:
-    """The three policies on held-out episodes (module docstring)."""
+    """``policies`` (of HELD_OUT_POLICIES) on held-out episodes (module docstring)."""
     options = options or TrainingOptions()
+    unknown = sorted(set(policies) - set(HELD_OUT_POLICIES))
+    if unknown:
+        raise ValueError(f"no held-out policy {unknown[0]!r}; known: {', '.join(HELD_OUT_POLICIES)}")
     found: dict[str, HeldOutResult] = {}
-    for name in HELD_OUT_POLICIES:
+    for name in policies:
         returns: list[float] = []
         qoe: list[float] = []
         deployed = 0
@@ -125,7 +159,8 @@ def _episode(
     if policy == "heuristic":
         plan = SitePlan(view.guide, "heuristic", "the heuristic plan of the episode")
     elif policy == "safe_rl":
-        plan = SafeRlPolicy(model, heuristic, options.safe_rl).propose(view.graph, view.now)
+        unchecked = replace(options.safe_rl, require_held_out_check=False)  # the check measures this policy
+        plan = SafeRlPolicy(model, heuristic, unchecked).propose(view.graph, view.now)
     pending = _plan_moves(view, plan)
     total, qoe, done = 0.0, [], False
     slots = env_settings.max_aps_per_step

@@ -1,6 +1,8 @@
 """`rrm eval slow-loop`: the static, TIP and heuristic policies on a short run of the unplanned office.
 
-safe_rl is left out here: it trains a model on the scenario first (minutes); its own tests cover it.
+safe_rl is left out of the shared run: it trains a model on the scenario first (minutes); one test
+runs it with a model file instead, to show that a model which failed its held-out check plans as
+the heuristic does.
 """
 
 from __future__ import annotations
@@ -97,3 +99,39 @@ def test_cli_refuses_a_bad_quality_threshold(bad: str, capsys: pytest.CaptureFix
     with pytest.raises(SystemExit):
         parser().parse_args(["eval", "slow-loop", "--quality-threshold", bad])
     assert f"--quality-threshold: {bad!r} is not a QoE in (0, 1] or off" in capsys.readouterr().err
+
+
+def test_safe_rl_with_a_model_that_failed_its_held_out_check_runs_as_the_heuristic(tmp_path: Path) -> None:
+    """A model whose estimates want learned plans, but whose held-out check failed: the heuristic's figures."""
+    import numpy as np
+
+    from controller.slow_loop.cql_model import ConservativeQ
+    from controller.slow_loop.held_out_check import HeldOutCheck
+    from controller.slow_loop.move_features import MOVE_FEATURES, N_MOVE_FEATURES, N_STATE_FEATURES
+    from controller.slow_loop.policy_registry import register_policy
+    from controller.slow_loop.safe_rl_policy import build_safe_rl_policy
+
+    weights = np.zeros(N_MOVE_FEATURES)
+    weights[MOVE_FEATURES.index("power_step")] = -20.0  # wants power cut: its own plan on small_office
+    failed = HeldOutCheck((-42.1, -51.1, 8.4, 15.8), deployed=4)
+    model = tmp_path / "m.npz"
+    ConservativeQ(
+        np.zeros(N_STATE_FEATURES),
+        weights,
+        np.ones(N_MOVE_FEATURES),
+        np.eye(N_MOVE_FEATURES),
+        0.0,
+        1.0,
+        0.5,
+        "test",
+        failed,
+    ).save(model)
+    try:
+        run = ["--scenario", "small_office", "--days", "0.1", "--step", "60", "--observe", "300"]
+        found = run_cli([*run, "--policies", "heuristic,safe_rl", "--model", str(model)], tmp_path / "f.json")
+    finally:
+        register_policy("safe_rl", build_safe_rl_policy)
+    assert found["safe_rl_model"]["held_out_check"]["passed"] is False
+    assert found["safe_rl_model"]["file"] == str(model)
+    assert found["policies"]["safe_rl"] == found["policies"]["heuristic"]
+    assert found["details"]["safe_rl"]["changes"] == found["details"]["heuristic"]["changes"] > 0

@@ -9,6 +9,7 @@ import pytest
 
 from controller.slow_loop.candidate_channels import assignment_problems
 from controller.slow_loop.cql_model import ConservativeQ
+from controller.slow_loop.held_out_check import HeldOutCheck
 from controller.slow_loop.heuristic_planner import HeuristicPlanner
 from controller.slow_loop.interference_graph import InterferenceGraph
 from controller.slow_loop.move_features import MOVE_FEATURES, N_MOVE_FEATURES, N_STATE_FEATURES
@@ -26,7 +27,16 @@ def office_graph() -> tuple[InterferenceGraph, float]:
     return observe_graph(world, RadarHistory()), world.timestamp
 
 
-def _model(weights: dict[str, float], residual_std: float = 0.0, pessimism: float = 1.0) -> ConservativeQ:
+PASSED = HeldOutCheck((12.0, 9.0, 15.0, 11.0), deployed=4)
+FAILED = HeldOutCheck((-42.1, -51.1, 8.4, 15.8), deployed=4)  # small_office, world seed 1
+
+
+def _model(
+    weights: dict[str, float],
+    residual_std: float = 0.0,
+    pessimism: float = 1.0,
+    check: HeldOutCheck | None = PASSED,
+) -> ConservativeQ:
     w = np.zeros(N_MOVE_FEATURES)
     for name, value in weights.items():
         w[MOVE_FEATURES.index(name)] = value
@@ -39,6 +49,7 @@ def _model(weights: dict[str, float], residual_std: float = 0.0, pessimism: floa
         pessimism=pessimism,
         gamma=0.5,
         trained_on="test",
+        held_out_check=check,
     )
 
 
@@ -92,6 +103,24 @@ def test_a_trusted_model_deploys_legal_moves(office_graph: tuple[InterferenceGra
         assert assignment_problems(graph.region, graph.nodes[radio_id], plan.assignments[radio_id], now) == []
 
 
+@pytest.mark.parametrize("check", [FAILED, None, HeldOutCheck((0.0, 0.0, 0.0, 0.0)), HeldOutCheck((30.0,))])
+def test_a_model_without_a_passed_held_out_check_makes_the_heuristic_plan(
+    office_graph: tuple[InterferenceGraph, float], check: HeldOutCheck | None
+) -> None:
+    """The same model that deploys its plan with a passed check keeps the baseline's without one, and says why."""
+    graph, now = office_graph
+    settings = SafeRlSettings(margin=0.0, max_moves=4)
+    assert SafeRlPolicy(_model(POWER_LOVER), None, settings).assess(graph, now).deploy_learned
+    policy = SafeRlPolicy(_model(POWER_LOVER, check=check), None, settings)
+    verdict = policy.assess(graph, now)
+    plan = policy.propose(graph, now)
+    assert not policy.cleared and not verdict.deploy_learned
+    assert dict(plan.assignments) == dict(current_plan(graph).assignments)
+    assert plan.reason.startswith("kept the fallback") and "held-out check" in plan.reason
+    unchecked = SafeRlSettings(margin=0.0, max_moves=4, require_held_out_check=False)
+    assert SafeRlPolicy(_model(POWER_LOVER, check=check), None, unchecked).assess(graph, now).deploy_learned
+
+
 def test_a_model_that_contradicts_the_heuristic_does_not_replace_its_plan(
     office_graph: tuple[InterferenceGraph, float],
 ) -> None:
@@ -115,6 +144,7 @@ def test_a_saved_model_plans_the_same(office_graph: tuple[InterferenceGraph, flo
     graph, now = office_graph
     model = _model(COUPLING_LOVER, residual_std=0.2)
     model.save(tmp_path / "model.npz")
+    assert ConservativeQ.load(tmp_path / "model.npz").held_out_check == PASSED
     settings = SafeRlSettings(margin=0.0)
     original = SafeRlPolicy(model, HeuristicPlanner(seed=1), settings).propose(graph, now)
     loaded = SafeRlPolicy.from_file(tmp_path / "model.npz", HeuristicPlanner(seed=1), settings).propose(graph, now)
