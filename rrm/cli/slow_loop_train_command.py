@@ -96,7 +96,7 @@ def _train_slow_loop(ns: argparse.Namespace) -> int:
     collected = time.monotonic()
     model, fit = fit_conservative_q(log, options.cql, ns.seed)
     fitted = time.monotonic()
-    model, held_out = checked(scenario, model, ns.seed, options)
+    model, held_out = checked(scenario, model, ns.seed, options, progress=progress)
     try:
         model.save(ns.out)
         if ns.transitions:

@@ -95,7 +95,7 @@ def train_safe_rl(
     simulated = collect_transitions(scenario, heuristic_baseline(seed), seed, options.collection, progress)
     log = with_history(simulated, history)
     model, fit = fit_conservative_q(log, options.cql, seed)
-    checked_model, held_out = checked(scenario, model, seed, options, CHECK_POLICIES)
+    checked_model, held_out = checked(scenario, model, seed, options, CHECK_POLICIES, progress)
     return TrainedPolicy(checked_model, log, fit, held_out)
 
 
@@ -105,11 +105,12 @@ def checked(
     seed: int,
     options: TrainingOptions,
     policies: Sequence[str] = HELD_OUT_POLICIES,
+    progress: Progress | None = None,
 ) -> tuple[ConservativeQ, dict[str, HeldOutResult]]:
     """``model`` with the held-out check of ``policies``' episodes (unchanged without episodes)."""
     if options.held_out_episodes == 0:
         return model, {}
-    results = held_out_returns(scenario, model, seed, options, policies)
+    results = held_out_returns(scenario, model, seed, options, policies, progress)
     rl, heuristic = results["safe_rl"], results["heuristic"]
     differences = tuple(a - b for a, b in zip(rl.returns, heuristic.returns, strict=True))
     return replace(model, held_out_check=HeldOutCheck(differences, deployed=rl.deployed)), results
@@ -126,6 +127,7 @@ def held_out_returns(
     seed: int,
     options: TrainingOptions | None = None,
     policies: Sequence[str] = HELD_OUT_POLICIES,
+    progress: Progress | None = None,
 ) -> dict[str, HeldOutResult]:
     """``policies`` (of HELD_OUT_POLICIES) on held-out episodes (module docstring)."""
     options = options or TrainingOptions()
@@ -143,6 +145,8 @@ def held_out_returns(
             returns.append(total)
             qoe.append(mean_qoe)
             deployed += int(learned)
+            if progress is not None:
+                progress(f"held-out {name} episode {episode + 1} of {options.held_out_episodes}")
         found[name] = HeldOutResult(name, tuple(returns), tuple(qoe), deployed)
     return found
 
