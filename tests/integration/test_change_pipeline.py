@@ -200,9 +200,16 @@ async def test_the_operator_commands_work_against_a_running_controller(
     change_id = out.strip().rsplit(" ", 1)[-1]
     await eventually(lambda: site.world.config("ap-1/5g").tx_power_dbm == 14, "the operator's change applied")
     await site.advance(3)
-    assert main(["explain", change_id, "--state-dir", state]) == 0
-    story = capsys.readouterr().out
-    assert "OPERATOR loop" in story and "applied by the agent" in story and "rt-" in story
+    stories: list[str] = []
+
+    def explained() -> bool:  # the agent's report reaches the audit over gRPC, in real time
+        assert main(["explain", change_id, "--state-dir", state]) == 0
+        stories.append(capsys.readouterr().out)
+        return "applied by the agent" in stories[-1]
+
+    await eventually(explained, "the agent's report of the change in `rrm explain`")
+    story = stories[-1]
+    assert "OPERATOR loop" in story and "rt-" in story
     assert await run_cli("rollback", "--last", "1", "--ap", "ap-1", "--state-dir", state, "--operator", "carol") == 0
     await eventually(lambda: site.world.config("ap-1/5g").tx_power_dbm == 20, "the operator's rollback")
     assert main(["change", "--state-dir", state, "--radio", "ap-1/5g", "--operator", "carol", "--reason", "x"]) == 2
