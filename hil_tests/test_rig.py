@@ -108,20 +108,25 @@ def test_guest_reaches_host_through_relay(guest: Guest) -> None:
     assert peers[0] != peers[1], f"both guest connections shared one host connection: {peers}"
 
 
-_HOLD_OPEN = (
+_HOLD_OPEN = (  # prints how its connection ended: eof SECONDS, reset ERROR, cut-before-echo, or timeout
     "import socket,sys,time\n"
     "c=socket.create_connection((sys.argv[1],int(sys.argv[2])),timeout=20)\n"
-    "c.sendall(b'hold');assert c.recv(4)==b'hold';t=time.monotonic()\n"
-    "while c.recv(64):pass\n"
-    "print('eof',time.monotonic()-t)\n"
+    "c.sendall(b'hold')\n"
+    "try:\n"
+    " if not c.recv(4):print('cut-before-echo');sys.exit()\n"
+    " t=time.monotonic()\n"
+    " while c.recv(64):pass\n"
+    " print('eof',time.monotonic()-t)\n"
+    "except socket.timeout:print('timeout')\n"
+    "except OSError as e:print('reset',e)\n"
 )
 
 
 def test_partition_cuts_the_relay_until_it_heals(guest: Guest, figures: Figures) -> None:
     """`partition` closes an open relayed connection and refuses new ones; `forward_to` heals the link.
 
-    Figure partition_cut_ms: the guest's echo to the guest seeing its connection closed (the host's
-    reaction to the echo included).
+    Figure partition_cut_ms (when the echo arrived before the cut): the guest's echo to the guest seeing
+    its connection closed (the host's reaction to the echo included).
     """
     server = socket.create_server(("127.0.0.1", 0))
     server.settimeout(30.0)
@@ -161,7 +166,11 @@ def test_partition_cuts_the_relay_until_it_heals(guest: Guest, figures: Figures)
     finally:
         server.close()
     assert held, "the guest's holding connection did not finish"
-    assert held[0].startswith("eof"), f"the open connection was not cut: {held}"
-    figures.set("partition_cut_ms", float(held[0].split()[1]) * 1000)
+    ending = held[0].split() or ["nothing"]
+    # the cut may land before the host's echo reaches the guest, or reach it as a reset: both are cuts
+    assert ending[0] in ("eof", "reset", "cut-before-echo"), f"the open connection was not cut: {held}"
+    figures.set("partition_ending", ending[0])
+    if ending[0] == "eof":
+        figures.set("partition_cut_ms", float(ending[1]) * 1000)
     assert "reset" in refused or refused == "{'data': ''}", f"a new connection got through the partition: {refused}"
     assert healed["data"] == "back", healed
