@@ -97,17 +97,30 @@ class Site:
     def __post_init__(self) -> None:
         self.world = SimWorld(parse_scenario(two_ap_scenario(), "test"), epoch=EPOCH)
 
-    async def start_controller(self, port: int = 0, site_policy: Path | None = None) -> ControllerApp:
-        settings = ControllerSettings(
+    def controller_settings(self, port: int = 0, site_policy: Path | None = None) -> ControllerSettings:
+        """The loopback controller's settings the tests start from; ``dataclasses.replace`` for the rest."""
+        return ControllerSettings(
             state_dir=self.state / "controller",
             listen=f"localhost:{port or self.port}",
             tls=leaf_paths(self.pki, CertKind.CONTROLLER, "controller"),
             heartbeat_interval_s=1,
             site_policy=site_policy,
         )
-        self.controller = ControllerApp(settings, self.clock)
+
+    async def start_controller(
+        self, port: int = 0, site_policy: Path | None = None, settings: ControllerSettings | None = None
+    ) -> ControllerApp:
+        self.controller = ControllerApp(settings or self.controller_settings(port, site_policy), self.clock)
         self.port = await self.controller.start()
         return self.controller
+
+    async def start_connected(self, settings: ControllerSettings | None = None) -> ControllerApp:
+        """The controller and every agent of AP_IDS, once all of them are connected."""
+        controller = await self.start_controller(settings=settings)
+        for ap_id in AP_IDS:
+            await self.start_agent(ap_id)
+        await eventually(lambda: controller.registry.connected_count() == len(AP_IDS), "the agents connected")
+        return controller
 
     async def stop_controller(self) -> None:
         assert self.controller is not None

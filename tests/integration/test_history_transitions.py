@@ -9,22 +9,21 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from controller.app import ControllerApp, ControllerSettings
+from controller.app import ControllerApp
 from controller.operator_requests import OperatorRequests, RequestKind
 from controller.slow_loop.history_transitions import HISTORY_DB_FILE, PlanHistory, StageOutcome
 from controller.slow_loop.history_transitions_export import history_log
 from controller.slow_loop.move_features import N_MOVE_FEATURES, N_STATE_FEATURES
 from controller.slow_loop.transition_log import Behaviour, TransitionLog
 from rrm.cli.main import main
-from rrm.pki import CertKind
 from rrm.sqlite_files import open_database
-from rrm.tls_files import leaf_paths
-from tests.integration.conftest import AP_IDS, Site, eventually
+from tests.integration.conftest import Site
 
 pytestmark = pytest.mark.integration
 
@@ -32,18 +31,7 @@ OBSERVATION_S = 60.0
 
 
 async def _plan_to_the_end(site: Site) -> ControllerApp:
-    settings = ControllerSettings(
-        state_dir=site.state / "controller",
-        listen="localhost:0",
-        tls=leaf_paths(site.pki, CertKind.CONTROLLER, "controller"),
-        heartbeat_interval_s=1,
-        plan_observation_s=OBSERVATION_S,
-    )
-    site.controller = controller = ControllerApp(settings, site.clock)
-    site.port = await controller.start()
-    for ap_id in AP_IDS:
-        await site.start_agent(ap_id)
-    await eventually(lambda: controller.registry.connected_count() == len(AP_IDS), "the agents connected")
+    controller = await site.start_connected(replace(site.controller_settings(), plan_observation_s=OBSERVATION_S))
     await site.advance(21)  # two telemetry readings with the neighbours every radio hears
     conn = open_database(site.state / "controller" / "controller.db")
     try:

@@ -11,27 +11,23 @@ import asyncio
 import json
 import sqlite3
 import sys
+from dataclasses import replace
 
 import pytest
 
-from controller.app import ControllerApp, ControllerSettings
+from controller.app import ControllerApp
 from controller.approvals import ApprovalQueue, ApprovalState
 from controller.change_ledger import ChangeState
 from controller.operator_requests import OperatorRequest, OperatorRequests, RequestKind, RequestState
-from rrm.pki import CertKind
 from rrm.sqlite_files import open_database
-from rrm.tls_files import leaf_paths
 from rrm.wire_codec import ms
-from tests.integration.conftest import AP_IDS, Site, eventually
+from tests.integration.conftest import Site
 
 pytestmark = pytest.mark.integration
 
 
 async def _running(site: Site) -> ControllerApp:
-    controller = await site.start_controller()
-    for ap_id in AP_IDS:
-        await site.start_agent(ap_id)
-    await eventually(lambda: controller.registry.connected_count() == len(AP_IDS), "the agents connected")
+    controller = await site.start_connected()
     await site.advance(21)  # two telemetry readings with the neighbours every radio hears
     return controller
 
@@ -151,18 +147,7 @@ async def test_rrm_plan_dry_run_as_a_separate_process(site: Site) -> None:
 
 async def test_a_plan_above_the_approval_size_waits_for_an_operator(site: Site) -> None:
     """With approvals above 1 AP: the plan is filed as one approval; once approved its first step goes out."""
-    settings = ControllerSettings(
-        state_dir=site.state / "controller",
-        listen="localhost:0",
-        tls=leaf_paths(site.pki, CertKind.CONTROLLER, "controller"),
-        heartbeat_interval_s=1,
-        plan_approval_above_aps=1,
-    )
-    site.controller = controller = ControllerApp(settings, site.clock)
-    site.port = await controller.start()
-    for ap_id in AP_IDS:
-        await site.start_agent(ap_id)
-    await eventually(lambda: controller.registry.connected_count() == len(AP_IDS), "the agents connected")
+    controller = await site.start_connected(replace(site.controller_settings(), plan_approval_above_aps=1))
     await site.advance(21)
     answer = await _answered(site, controller, _ask(site, {"site": "default", "dry_run": False}))
     assert answer.result.get("needs_approval") is True, answer.result
@@ -186,18 +171,7 @@ async def test_a_plan_above_the_approval_size_waits_for_an_operator(site: Site) 
 
 async def test_the_fast_loop_does_not_iterate_the_radios_of_a_locked_ap(site: Site) -> None:
     """A 20-minute monitoring window after ap-2's radar: the fast loop (shadow) iterates ap-1 and ap-3, never ap-2."""
-    settings = ControllerSettings(
-        state_dir=site.state / "controller",
-        listen=f"localhost:{site.port}",
-        tls=leaf_paths(site.pki, CertKind.CONTROLLER, "controller"),
-        heartbeat_interval_s=1,
-        monitoring_window_s=1200.0,
-    )
-    site.controller = controller = ControllerApp(settings, site.clock)
-    site.port = await controller.start()
-    for ap_id in AP_IDS:
-        await site.start_agent(ap_id)
-    await eventually(lambda: controller.registry.connected_count() == len(AP_IDS), "the agents connected")
+    controller = await site.start_connected(replace(site.controller_settings(), monitoring_window_s=1200.0))
     await site.advance(150)  # the radar at t=120 s on ap-2's DFS channel, and a scheduler tick after it
     shim = controller.scheduler
     assert shim is not None

@@ -6,21 +6,19 @@ The model file's held-out check decides whether its learned plans may go out at 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from controller.app import ControllerApp, ControllerSettings
 from controller.operator_requests import OperatorRequests, RequestKind, RequestState
 from controller.slow_loop.cql_model import ConservativeQ
 from controller.slow_loop.held_out_check import HeldOutCheck
 from controller.slow_loop.move_features import MOVE_FEATURES, N_MOVE_FEATURES, N_STATE_FEATURES
 from rrm.cli.main import main
-from rrm.pki import CertKind
 from rrm.sqlite_files import open_database
-from rrm.tls_files import leaf_paths
-from tests.integration.conftest import AP_IDS, Site, eventually
+from tests.integration.conftest import Site
 
 pytestmark = pytest.mark.integration
 
@@ -47,19 +45,9 @@ def _width_lover(path: Path, check: HeldOutCheck | None) -> Path:
 
 
 async def _dry_run(site: Site, model: Path) -> dict[str, object]:
-    settings = ControllerSettings(
-        state_dir=site.state / "controller",
-        listen="localhost:0",
-        tls=leaf_paths(site.pki, CertKind.CONTROLLER, "controller"),
-        heartbeat_interval_s=1,
-        slow_loop="safe_rl",
-        slow_loop_model=model,
+    controller = await site.start_connected(
+        replace(site.controller_settings(), slow_loop="safe_rl", slow_loop_model=model)
     )
-    site.controller = controller = ControllerApp(settings, site.clock)
-    site.port = await controller.start()
-    for ap_id in AP_IDS:
-        await site.start_agent(ap_id)
-    await eventually(lambda: controller.registry.connected_count() == len(AP_IDS), "the agents connected")
     await site.advance(21)
     conn = open_database(site.state / "controller" / "controller.db")
     try:
