@@ -184,7 +184,18 @@ class AgentRuntime:
 
     async def run(self) -> None:
         await self.start()
-        await asyncio.gather(*self._tasks)
+        await asyncio.gather(*self._tasks)  # a loop that fails ends the agent (crash and restart)
+
+    def crashed(self) -> tuple[str, BaseException] | None:
+        """The first of the agent's loops that ended with an error, and the error; None while all run.
+
+        For hosts that ``start`` the agent without ``run`` (the system evaluation): a failed loop would
+        otherwise leave the agent half alive, without telemetry or decisions, and nothing would say so.
+        """
+        for task in self._tasks:
+            if task.done() and not task.cancelled() and (error := task.exception()) is not None:
+                return task.get_name(), error
+        return None
 
     async def stop(self, *, close_driver: bool = True) -> None:
         """Stop the loops and the link; ``close_driver=False`` leaves the radios' driver open."""

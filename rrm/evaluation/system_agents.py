@@ -42,6 +42,10 @@ class AgentTally:
     commanded: list[AppliedConfig] = field(default_factory=list)  # what the controller's commands changed
 
 
+class AgentCrashed(RuntimeError):
+    """One of the in-process agents' loops ended with an error during the evaluation."""
+
+
 class InProcessAgents:
     def __init__(
         self, world: SimWorld, clock: VirtualClock, state_dir: Path, policy: EventPolicy, ledger: ChangeLedger
@@ -66,6 +70,14 @@ class InProcessAgents:
     async def stop(self) -> None:
         for agent in self.agents.values():
             await agent.stop()
+
+    def check_running(self) -> None:
+        """Raise AgentCrashed if an agent's loop has failed: the figures would not be the loops' any more."""
+        for ap_id, agent in self.agents.items():
+            crash = agent.crashed()
+            if crash is not None:
+                loop, error = crash
+                raise AgentCrashed(f"agent {ap_id}: its {loop} loop failed: {type(error).__name__}: {error}") from error
 
     def drain(self) -> TickReports:
         events: list[ReportedEvent] = []

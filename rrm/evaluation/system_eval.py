@@ -195,6 +195,7 @@ async def _run(
             sources.qoe = qoe.recent(max(1, round(options.execution.observation_s / 2 / options.step_s)))
             sources.non_wifi = non_wifi
             sources.quality = quality
+            agents.check_running()
             result = scheduler.tick(world.timestamp, agents.drain(), sources)
             await carrier.carry_out(result, world.timestamp)
             if progress is not None and k % (steps_per_hour * 6) == 0:
