@@ -389,12 +389,14 @@ class EventLoop:
         watched = self.watched.get(state.radio_id)
         if watched is None:
             return
-        verdict, why = judge(watched, state, now, self.policy.rollback)
-        if verdict is Verdict.KEPT:
+        judged = judge(watched, state, now, self.policy.rollback)
+        if judged.verdict is Verdict.KEPT:
             del self.watched[state.radio_id]
             self.holddowns.kept(state.radio_id, watched.reason)
-        elif verdict is Verdict.ROLL_BACK:
-            self._pending_rollbacks.append((state.radio_id, why))
+            return
+        self.watched[state.radio_id] = judged.action
+        if judged.verdict is Verdict.ROLL_BACK:
+            self._pending_rollbacks.append((state.radio_id, judged.why))
 
     async def _roll_back(self, radio_id: str, why: str) -> None:
         watched = self.watched.pop(radio_id, None)

@@ -101,6 +101,13 @@ class RollbackTriggers:
     throughput_drop: float = 0.40
     min_baseline_throughput_mbps: float = 1.0
     on_new_critical_event: bool = True
+    confirm_readings: int = 2  # consecutive readings a trigger must hold on (action_monitor.py)
+
+    def __post_init__(self) -> None:
+        if self.confirm_readings < 1:
+            raise ValueError(
+                f"confirm_readings must be at least 1 (1: one reading rolls back), not {self.confirm_readings}"
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -111,6 +112,12 @@ def _burst(rig: Rig, radio_id: str, duty: float = 0.8, confidence: float = 0.9) 
     )
 
 
+def _worse(state: RadioState, **changes: Any) -> RadioState:
+    """``state`` with ``changes``, its clients getting a fifth less throughput (loss that costs them)."""
+    slower = tuple(replace(c, throughput_mbps=0.8 * c.throughput_mbps) for c in state.clients)
+    return replace(state, **({"clients": slower} | changes))
+
+
 def _radar(rig: Rig, nop_channels: str) -> DriverEvent:
     """A radar report on ap-2/5g's channel 52, naming the channels it blocks, as a driver sends it."""
     config = rig.world.config("ap-2/5g")
@@ -207,12 +214,16 @@ async def test_strong_interference_moves_the_radio_and_explains_why(rig: Rig) ->
     ],
 )
 async def test_each_monitoring_trigger_rolls_the_move_back(rig: Rig, worse: dict[str, object], trigger: str) -> None:
-    """PER or retries +30 %, > 10 disconnects a minute, throughput -40 %: back to the prior config."""
+    """PER or retries +30 %, > 10 disconnects a minute, throughput -40 %, on two readings in a row:
+    back to the prior config."""
     before = rig.world.config("ap-1/2g")
     await rig.inject(_burst(rig, "ap-1/2g"))
-    assert rig.world.config("ap-1/2g").channel != before.channel
-    rig.clock.advance(20)
-    await rig.observe(replace(rig.world.radio_state("ap-1/2g"), **worse))  # type: ignore[arg-type]
+    moved = rig.world.config("ap-1/2g")
+    assert moved.channel != before.channel
+    for _ in range(2):
+        assert rig.world.config("ap-1/2g") == moved  # the first bad reading alone rolls nothing back
+        rig.clock.advance(10)
+        await rig.observe(_worse(rig.world.radio_state("ap-1/2g"), **worse))
     assert rig.world.config("ap-1/2g") == before
     [rollback] = [r for r in rig.reports() if r.origin == pb.ROLLBACK]
     assert rollback.status == pb.ROLLED_BACK and trigger in rollback.reason
@@ -244,7 +255,9 @@ async def test_a_rollback_never_goes_back_onto_a_channel_radar_has_closed_since(
     moved = rig.world.config("ap-2/5g")
     assert moved.channel not in (52, 56)
     rig.agent.dfs.record_radar("ap-2/5g", [52, 56], rig.clock.now(), rig.clock.now() + NOP_SECONDS)
-    await rig.observe(replace(rig.world.radio_state("ap-2/5g"), packet_error_rate=0.9))
+    for _ in range(2):
+        rig.clock.advance(10)
+        await rig.observe(_worse(rig.world.radio_state("ap-2/5g"), packet_error_rate=0.9))
     assert rig.world.config("ap-2/5g").channel == moved.channel
     [refused] = [r for r in rig.reports() if r.origin == pb.ROLLBACK]
     assert refused.status == pb.REFUSED and "non-occupancy" in refused.error
@@ -253,8 +266,11 @@ async def test_a_rollback_never_goes_back_onto_a_channel_radar_has_closed_since(
 async def test_a_rolled_back_action_is_held_down_before_it_is_tried_again(rig: Rig) -> None:
     """After a rollback the same kind of action waits (600 s, doubling), so the radio does not flap."""
     await rig.inject(_burst(rig, "ap-1/2g"))
-    await rig.observe(replace(rig.world.radio_state("ap-1/2g"), packet_error_rate=0.9))
-    rig.clock.advance(60)
+    for _ in range(2):
+        rig.clock.advance(10)
+        await rig.observe(_worse(rig.world.radio_state("ap-1/2g"), packet_error_rate=0.9))
+    assert rig.agent.event_loop.stats.rollbacks == 1
+    rig.clock.advance(40)
     await rig.inject(_burst(rig, "ap-1/2g"))
     assert rig.agent.event_loop.stats.deferred_by_holddown == 1
     assert rig.agent.event_loop.stats.actions == 1

@@ -49,6 +49,7 @@ def test_a_file_overrides_only_what_it_names(tmp_path: Path) -> None:
         ({"cooldwn_s": 1}, "unknown keys ['cooldwn_s']"),
         ({"rollback": {"window": 1}}, "rollback: unknown keys ['window']"),
         ({"rollback": {"window_s": "long"}}, "rollback.window_s: expected a number"),
+        ({"rollback": {"confirm_readings": 0}}, "rollback: confirm_readings must be at least 1"),
         ({"matrix": [{"event": "RADAR", "action": "channel_change"}]}, "'RADAR' is not a valid EventType"),
         ({"matrix": [{"event": "NON_WIFI_BURST", "action": "channel_change", "min_confidence": 2}]}, "outside [0, 1]"),
         ({"matrix": [{"event": "NON_WIFI_BURST", "action": "report_only"}]}, "DFS_RADAR must map to channel_change"),
