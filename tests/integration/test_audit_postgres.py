@@ -14,13 +14,13 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import count
 from pathlib import Path
 
 import pytest
 
-from controller.app import ControllerApp, ControllerSettings
+from controller.app import ControllerSettings
 from controller.audit_chain import CHECKPOINT_COLUMNS, RECORD_COLUMNS
 from controller.audit_keys import PUBLIC_KEY_FILE, load_or_create_signing_key
 from controller.audit_trail import AUDIT_DB_FILE, AuditTrailError, AuditTrailReader
@@ -29,7 +29,6 @@ from controller.guardrails import Proposal
 from radio_domain.radio import ConfigChange
 from rrm.cli.main import main
 from rrm.clock import VirtualClock
-from rrm.tls_files import CertKind, leaf_paths
 from tests.integration.conftest import Site, eventually
 from tests.peers.postgres_peer import PostgresServer, PostgresUnavailable, running_postgres
 from tests.unit.audit import test_audit_archive, test_audit_chain, test_audit_trail
@@ -272,18 +271,8 @@ class PostgresSite(Site):
 
     audit_db: str = ""
 
-    async def start_controller(self, port: int = 0, site_policy: Path | None = None) -> ControllerApp:
-        settings = ControllerSettings(
-            state_dir=self.state / "controller",
-            listen=f"localhost:{port or self.port}",
-            tls=leaf_paths(self.pki, CertKind.CONTROLLER, "controller"),
-            heartbeat_interval_s=1,
-            site_policy=site_policy,
-            audit_db=self.audit_db,
-        )
-        self.controller = ControllerApp(settings, self.clock)
-        self.port = await self.controller.start()
-        return self.controller
+    def controller_settings(self, port: int = 0, site_policy: Path | None = None) -> ControllerSettings:
+        return replace(super().controller_settings(port, site_policy), audit_db=self.audit_db)
 
 
 @pytest.fixture
