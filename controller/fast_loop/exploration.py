@@ -51,8 +51,9 @@ All pure or time-as-a-parameter (STYLE.md 4). The optimiser applies them in this
    cannot see. Holding back only its exploratory power *raises* (QoE >= 0.99) was measured
    too and not kept: the dips went 0.056 / 0.118 / 0.072 / 0.188 -> 0.006 / 0.046 / 0.002 /
    0.0 on seeds 1 / 3 / 5 / 8, but mean QoE went 0.956 / 0.885 / 0.919 / 0.880 -> 0.906 /
-   0.845 / 0.894 / 0.873, so those raises, which cost their own radio, help the network
-   (one candidate: a louder radio's higher MCS frees airtime its co-channel neighbours use).
+   0.845 / 0.894 / 0.873: holding those raises cost the network more than their dips cost
+   their own radio (why is not established; one candidate: a louder radio's higher MCS frees
+   airtime its co-channel neighbours use).
 5. **Acquisition**: exact expected improvement of the gain over ``min_gain``, scored for every
    candidate in the trust region (a few to ~1,000 rows), not on a random sample.
 6. **Distrust after a surprise**: when an applied change lost more than the margin against the

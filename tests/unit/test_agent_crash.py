@@ -1,4 +1,4 @@
-"""An agent loop that fails is never silent: `run` ends with it, `crashed` names it, the system evaluation stops."""
+"""An agent loop that fails is never silent: `crashed` names it, and the system evaluation stops on it."""
 
 from __future__ import annotations
 
