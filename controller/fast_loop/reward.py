@@ -23,6 +23,21 @@ load on a crowded band), which dividing the reward cannot express, and the safet
 hysteresis stay in plain QoE units. Station count is used rather than airtime utilisation
 because airtime is an outcome of the config (doubling the width roughly halves it): feeding it
 back as context would let the model explain the config's own effect away.
+
+Known limit, measured (rrm eval fast-loop, per-radio client QoE over the last 12 h): the reward
+is the radio's own, so a change's cost to other radios is not seen.
+- dense_floor seed 3 (BO 0.885, ACS 0.890, static 0.847): ap-11/5g cut its power 20 -> 14 dBm
+  (and moved 36 -> 153). Its own QoE held at 0.988 while its share of the site's clients fell
+  0.053 -> 0.010. The AP's 2.4 GHz radio, whose share rose 0.003 -> 0.023, fell 0.999 -> 0.564.
+  ap-12/2g raised its power to 23 dBm (0.974 -> 0.774), and its 2.4 GHz neighbours ap-18 and ap-22
+  fell 0.815 -> 0.608 and 0.945 -> 0.714 on unchanged configs.
+- small_office seed 1 (BO 0.985, ACS 0.994): the whole gap is one radio, ap-5/2g, at 0.887
+  against 1.000, with 7.5 % of the clients. It shares channel 1 with ap-1/2g (0.997). Its scan
+  rates every other channel busier (0.51-0.99 against 0.46), so no move of its own helps, and
+  ap-1/2g gains nothing for itself by leaving. The ACS pick, made one AP after another at start,
+  happened to put ap-1/2g on 11.
+A reward over the radio's neighbourhood (its clients and those of the radios it hears) would see
+both. It is not built yet; today such conflicts are left to the slow loop's site plan.
 """
 
 from __future__ import annotations
