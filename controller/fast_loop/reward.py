@@ -29,8 +29,9 @@ is the radio's own, so a change's cost to other radios is not seen.
 - dense_floor seed 3 (BO 0.885, ACS 0.890, static 0.847): ap-11/5g cut its power 20 -> 14 dBm
   (and moved 36 -> 153). Its own QoE held at 0.988 while its share of the site's clients fell
   0.053 -> 0.010. The AP's 2.4 GHz radio, whose share rose 0.003 -> 0.023, fell 0.999 -> 0.564.
-  ap-12/2g raised its power to 23 dBm (0.974 -> 0.774), and its 2.4 GHz neighbours ap-18 and ap-22
-  fell 0.815 -> 0.608 and 0.945 -> 0.714 on unchanged configs.
+  ap-12/2g raised its power 20 -> 23 dBm (0.974 -> 0.774), and ap-18/2g (also on channel 11) and
+  ap-22/2g (on 9) fell 0.815 -> 0.608 and 0.945 -> 0.714 on unchanged configs: other radios'
+  changes cost them (which ones was not traced).
 - small_office seed 1 (BO 0.985, ACS 0.994): the whole gap is one radio, ap-5/2g, at 0.887
   against 1.000, with 7.5 % of the clients. It shares channel 1 with ap-1/2g (0.997). Its scan
   rates every other channel busier (0.51-0.99 against 0.46), so no move of its own helps, and
